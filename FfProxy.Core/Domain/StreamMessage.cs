@@ -1,0 +1,41 @@
+using System.Text.Json.Serialization;
+
+namespace FfProxy.Core.Domain;
+
+/// <summary>
+/// A change notification: the payload of SDK SSE events, of <c>proxy:sse_events</c> entries and of the
+/// SaaS account stream. Property order is the wire order (event, domain, identifier, version,
+/// environment, environments, apiKey); SDKs need <c>version</c> on every event.
+/// </summary>
+public sealed record StreamMessage
+{
+    [JsonPropertyName("event")] public string Event { get; init; } = "";
+    [JsonPropertyName("domain")] public string Domain { get; init; } = "";
+    [JsonPropertyName("identifier")] public string Identifier { get; init; } = "";
+    [JsonPropertyName("version")] public long Version { get; init; }
+    [JsonPropertyName("environment")] public string Environment { get; init; } = "";
+
+    [JsonPropertyName("environments")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? Environments { get; init; }
+
+    [JsonPropertyName("apiKey")] public string ApiKey { get; init; } = "";
+}
+
+/// <summary>Event and domain names of <see cref="StreamMessage"/>.</summary>
+public static class StreamEvents
+{
+    public const string Create = "create";
+    public const string Patch = "patch";
+    public const string Delete = "delete";
+
+    public const string FlagDomain = "flag";
+    public const string SegmentDomain = "target-segment";
+    public const string ProxyDomain = "proxy";
+
+    public const string EnvironmentsAdded = "environmentsAdded";
+    public const string EnvironmentsRemoved = "environmentsRemoved";
+    public const string ApiKeyAdded = "apiKeyAdded";
+    public const string ApiKeyRemoved = "apiKeyRemoved";
+    public const string ProxyKeyDeleted = "proxyKeyDeleted";
+}
