@@ -16,6 +16,8 @@ namespace FfProxy.Core.Domain;
 [JsonSerializable(typeof(Target))]
 [JsonSerializable(typeof(List<Target>))]
 [JsonSerializable(typeof(StreamMessage))]
+[JsonSerializable(typeof(AuthRequest))]
+[JsonSerializable(typeof(MetricsRequest))]
 [JsonSerializable(typeof(List<string>))]
 [JsonSerializable(typeof(string))]
 [JsonSerializable(typeof(JsonElement))]

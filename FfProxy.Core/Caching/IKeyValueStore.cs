@@ -1,0 +1,25 @@
+namespace FfProxy.Core.Caching;
+
+/// <summary>
+/// The shared state: plain string keys holding JSON text (spec §4.1). Redis in a cluster, process memory
+/// for a single node. Implementations throw <see cref="StoreUnavailableException"/> when unreachable.
+/// </summary>
+public interface IKeyValueStore
+{
+    /// <summary>Label used in cache metric names: "redis" or "in_mem".</summary>
+    string Kind { get; }
+
+    Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken);
+
+    Task SetAsync(IReadOnlyCollection<KeyValuePair<string, byte[]>> entries, CancellationToken cancellationToken);
+
+    Task DeleteAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken);
+
+    /// <summary>Keys starting with <paramref name="prefix"/>.</summary>
+    IAsyncEnumerable<string> ScanAsync(string prefix, CancellationToken cancellationToken);
+
+    Task<bool> PingAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>The store could not be reached; callers answer 503 or keep serving what they have.</summary>
+public sealed class StoreUnavailableException(string message, Exception? inner = null) : Exception(message, inner);

@@ -1,0 +1,12 @@
+using FfProxy.Core.Domain;
+
+namespace FfProxy.Core.Messaging;
+
+/// <summary>
+/// Receives change notifications after the store and this process's snapshots hold the change: this
+/// process's SDK streams, and (on an online Primary) the <c>proxy:sse_events</c> stream for Replicas.
+/// </summary>
+public interface IChangeSink
+{
+    ValueTask PublishAsync(StreamMessage message, CancellationToken cancellationToken);
+}

@@ -1,0 +1,181 @@
+using FfProxy.Core.Caching;
+using FfProxy.Core.Configuration;
+using FfProxy.Core.Evaluation;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.IdentityModel.Tokens;
+
+namespace FfProxy.Core.Sdk;
+
+/// <summary>Registers and maps the SDK-facing API shared by the Primary and the Replicas.</summary>
+public static class SdkApiExtensions
+{
+    /// <summary>Tokens, snapshots, the SSE hub, evaluation, metrics intake and JWT authentication.</summary>
+    public static IHostApplicationBuilder AddSdkApi(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ProxyStatus>();
+        services.TryAddSingleton(ProxyRole.Primary);
+        services.TryAddSingleton<ProxyMetrics>();
+        services.TryAddSingleton<TokenService>();
+        services.TryAddSingleton<StreamHub>();
+        services.TryAddSingleton<Evaluator>();
+        services.TryAddSingleton<ISdkMetricsSink, UnforwardedMetricsSink>();
+        // Undocumented tuning knob for tests; SDKs expect the Pushpin-compatible 15 s.
+        var heartbeat = builder.Configuration.GetValue("FfProxy:StreamHeartbeatSeconds", 15.0);
+        services.TryAddSingleton(new StreamSettings(TimeSpan.FromSeconds(heartbeat)));
+        services.TryAddSingleton<SdkApi>();
+
+        services.AddAuthorization();
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
+            .Configure<TokenService, SdkTokenEvents>((jwt, tokens, events) =>
+            {
+                jwt.MapInboundClaims = false;
+                jwt.RequireHttpsMetadata = false;
+                jwt.Events = events;
+                jwt.TokenValidationParameters = new TokenValidationParameters
+                {
+                    ValidateIssuer = false,
+                    ValidateAudience = false,
+                    ValidateIssuerSigningKey = false,
+                    ValidateLifetime = true,
+                    RequireExpirationTime = false,
+                    RequireSignedTokens = true,
+                    ClockSkew = TokenService.ClockSkew,
+                    SignatureValidator = tokens.ValidateSignature,
+                    NameClaimType = TokenClaims.ApiKey,
+                };
+            });
+        services.TryAddSingleton<SdkTokenEvents>();
+        return builder;
+    }
+
+    /// <summary>The Go proxy's middleware chain and every route of spec §2.1.</summary>
+    public static WebApplication MapSdkApi(this WebApplication app)
+    {
+        var options = app.Services.GetRequiredService<ProxyOptions>();
+        var api = app.Services.GetRequiredService<SdkApi>();
+
+        app.UseMiddleware<StatusBodyMiddleware>();
+        app.UseMiddleware<HttpMetricsMiddleware>();
+        app.UseMiddleware<RequestNormalizationMiddleware>();
+        app.UseMiddleware<CorsMiddleware>();
+        app.UseRouting();
+        if (!options.BypassAuth)
+        {
+            app.UseAuthentication();
+            app.UseAuthorization();
+            app.UseMiddleware<EnvironmentScopeMiddleware>();
+        }
+
+        Map(app, "POST", "/client/auth", api.Authenticate, authenticated: false, environmentScoped: false, options);
+        Map(app, "GET", "/health", api.GetHealth, authenticated: false, environmentScoped: false, options);
+        Map(app, "GET", "/client/env/{environment_uuid}/feature-configs", api.GetFeatureConfigs, true, true, options);
+        Map(app, "GET", "/client/env/{environment_uuid}/feature-configs/{identifier}", api.GetFeatureConfig, true, true, options);
+        Map(app, "GET", "/client/env/{environment_uuid}/target-segments", api.GetSegments, true, true, options);
+        Map(app, "GET", "/client/env/{environment_uuid}/target-segments/{identifier}", api.GetSegment, true, true, options);
+        Map(app, "GET", "/client/env/{environment_uuid}/target/{target}/evaluations", api.GetEvaluations, true, true, options);
+        Map(app, "GET", "/client/env/{environment_uuid}/target/{target}/evaluations/{feature}", api.GetEvaluation, true, true, options);
+        Map(app, "GET", "/stream", api.Stream, authenticated: true, environmentScoped: false, options);
+        Map(app, "POST", "/metrics/{environment_uuid}", api.PostMetrics, true, true, options);
+        return app;
+    }
+
+    private static void Map(WebApplication app, string method, string template, RequestDelegate handler, bool authenticated, bool environmentScoped, ProxyOptions options)
+    {
+        var endpoint = app.MapMethods(template, [method], handler).WithMetadata(SdkRoute.For(template, environmentScoped));
+        if (authenticated && !options.BypassAuth)
+        {
+            endpoint.RequireAuthorization();
+        }
+    }
+}
+
+/// <summary>
+/// Gives 404 and 405 answers from routing the Go proxy's JSON bodies (<c>{"message":"Not Found"}</c>).
+/// </summary>
+public sealed class StatusBodyMiddleware(RequestDelegate next)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        await next(context).ConfigureAwait(false);
+        var response = context.Response;
+        if (response.HasStarted || response.ContentLength > 0)
+        {
+            return;
+        }
+
+        if (response.StatusCode == StatusCodes.Status404NotFound)
+        {
+            await SdkResponses.WriteMessage(context, 404, "Not Found").ConfigureAwait(false);
+        }
+        else if (response.StatusCode == StatusCodes.Status405MethodNotAllowed)
+        {
+            await SdkResponses.WriteMessage(context, 405, "Method Not Allowed").ConfigureAwait(false);
+        }
+    }
+}
+
+/// <summary>
+/// JWT events: after the signature and time checks, the token's SDK key must still exist (deleting a key
+/// invalidates its tokens at once), and 401 answers carry a JSON body.
+/// </summary>
+public sealed class SdkTokenEvents(SnapshotCache snapshots, ConfigRepository repository, TimeProvider time) : JwtBearerEvents
+{
+    public override async Task TokenValidated(TokenValidatedContext context)
+    {
+        var principal = context.Principal!;
+        var environment = principal.FindFirst(TokenClaims.Environment)?.Value;
+        var apiKey = principal.FindFirst(TokenClaims.ApiKey)?.Value;
+        if (string.IsNullOrEmpty(environment) || string.IsNullOrEmpty(apiKey) || !apiKey.StartsWith(CacheKeys.AuthKeyPrefix, StringComparison.Ordinal))
+        {
+            context.Fail("token lacks the environment or apiKey claim");
+            return;
+        }
+
+        if (long.TryParse(principal.FindFirst("iat")?.Value, System.Globalization.CultureInfo.InvariantCulture, out var issuedAt)
+            && DateTimeOffset.FromUnixTimeSeconds(issuedAt) > time.GetUtcNow() + TokenService.ClockSkew)
+        {
+            context.Fail("token issued in the future");
+            return;
+        }
+
+        var snapshot = await snapshots.GetAsync(environment, context.HttpContext.RequestAborted).ConfigureAwait(false);
+        if (snapshot.ApiKeys.Contains(apiKey))
+        {
+            return;
+        }
+
+        // Not in this process's snapshot: the key may be newer than it (a Replica learns of added keys
+        // only through the store).
+        var owner = await repository.GetEnvironmentForKeyAsync(apiKey[CacheKeys.AuthKeyPrefix.Length..], context.HttpContext.RequestAborted).ConfigureAwait(false);
+        if (!string.Equals(owner, environment, StringComparison.Ordinal))
+        {
+            context.Fail("the token's SDK key no longer exists");
+            return;
+        }
+
+        await snapshots.RefreshAsync(environment, context.HttpContext.RequestAborted).ConfigureAwait(false);
+    }
+
+    public override Task Challenge(JwtBearerChallengeContext context)
+    {
+        context.HandleResponse();
+        var header = context.Request.Headers.Authorization.ToString();
+        var message = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && header.Length > 7
+            ? "invalid or expired jwt"
+            : "missing or malformed jwt";
+        return SdkResponses.WriteMessage(context.HttpContext, StatusCodes.Status401Unauthorized, message);
+    }
+
+    public override Task Forbidden(ForbiddenContext context) =>
+        SdkResponses.WriteMessage(context.HttpContext, StatusCodes.Status403Forbidden, "Forbidden");
+}

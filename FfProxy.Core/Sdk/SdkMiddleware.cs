@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace FfProxy.Core.Sdk;
+
+/// <summary>
+/// Records <c>ff_proxy_http_requests_total</c> and <c>ff_proxy_http_requests_duration</c> labelled with the
+/// Go route template (e.g. <c>/client/env/:environment_uuid/feature-configs</c>), skipping health and scrapes.
+/// </summary>
+public sealed class HttpMetricsMiddleware(RequestDelegate next, ProxyMetrics metrics, TimeProvider time)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var path = context.Request.Path;
+        if (path.Equals("/health", StringComparison.Ordinal) || (path.Equals("/metrics", StringComparison.Ordinal) && HttpMethods.IsGet(context.Request.Method)))
+        {
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+
+        var started = time.GetTimestamp();
+        try
+        {
+            await next(context).ConfigureAwait(false);
+        }
+        finally
+        {
+            var url = context.GetEndpoint()?.Metadata.GetMetadata<SdkRoute>()?.MetricLabel ?? "/*";
+            var env = context.GetRouteValue(SdkRoute.EnvironmentParameter) as string ?? "";
+            metrics.RecordRequest(url, env, context.Response.StatusCode, time.GetElapsedTime(started).TotalSeconds);
+            if (HttpMethods.IsPost(context.Request.Method))
+            {
+                metrics.RecordContentLength(context.Request.ContentLength);
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Request hygiene before routing: semicolons in the query become ampersands (some SDKs send
+/// <c>?cluster=1;rules=v2</c>), and <c>X-Request-Id</c> is echoed or generated.
+/// </summary>
+public sealed class RequestNormalizationMiddleware(RequestDelegate next)
+{
+    public Task InvokeAsync(HttpContext context)
+    {
+        var query = context.Request.QueryString;
+        if (query.HasValue && query.Value!.Contains(';', StringComparison.Ordinal))
+        {
+            context.Request.QueryString = new QueryString(query.Value.Replace(';', '&'));
+        }
+
+        var requestId = context.Request.Headers["X-Request-Id"].ToString();
+        if (requestId.Length == 0 || requestId.Length > 200)
+        {
+            requestId = Guid.NewGuid().ToString();
+        }
+
+        context.Response.Headers["X-Request-Id"] = requestId;
+        return next(context);
+    }
+}
+
+/// <summary>
+/// CORS as the Go proxy answers it: any origin, GET/OPTIONS/POST, any header; every OPTIONS request is a
+/// preflight answered 204 before authentication.
+/// </summary>
+public sealed class CorsMiddleware(RequestDelegate next)
+{
+    public Task InvokeAsync(HttpContext context)
+    {
+        var headers = context.Response.Headers;
+        headers.AccessControlAllowOrigin = "*";
+        if (!HttpMethods.IsOptions(context.Request.Method))
+        {
+            return next(context);
+        }
+
+        headers.AccessControlAllowMethods = "GET,OPTIONS,POST";
+        var requested = context.Request.Headers.AccessControlRequestHeaders;
+        headers.AccessControlAllowHeaders = requested.Count > 0 ? requested.ToString() : "*,Authorization";
+        headers.Vary = "Origin";
+        context.Response.StatusCode = StatusCodes.Status204NoContent;
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>
+/// On environment-scoped routes the <c>{environment_uuid}</c> in the path must be the token's environment
+/// (spec §2.2 step 7).
+/// </summary>
+public sealed class EnvironmentScopeMiddleware(RequestDelegate next)
+{
+    public Task InvokeAsync(HttpContext context)
+    {
+        var route = context.GetEndpoint()?.Metadata.GetMetadata<SdkRoute>();
+        if (route is { EnvironmentScoped: true } && context.User.Identity?.IsAuthenticated == true)
+        {
+            var claimed = context.User.FindFirst(TokenClaims.Environment)?.Value ?? "";
+            var requested = context.GetRouteValue(SdkRoute.EnvironmentParameter) as string ?? "";
+            if (!string.Equals(claimed, requested, StringComparison.Ordinal))
+            {
+                return SdkResponses.WriteMessage(context, StatusCodes.Status401Unauthorized,
+                    $"Environment ID [{claimed}] mismatch with requested {requested}");
+            }
+        }
+
+        return next(context);
+    }
+}
+
+/// <summary>Endpoint metadata: the Go route template used as metric label, and whether the route is per environment.</summary>
+[DebuggerDisplay("{MetricLabel}")]
+public sealed class SdkRoute(string metricLabel, bool environmentScoped)
+{
+    public const string EnvironmentParameter = "environment_uuid";
+
+    public string MetricLabel { get; } = metricLabel;
+    public bool EnvironmentScoped { get; } = environmentScoped;
+
+    /// <summary>ASP.NET template <c>{x}</c> to Go/echo template <c>:x</c>.</summary>
+    public static SdkRoute For(string template, bool environmentScoped) =>
+        new(template.Replace("{", ":", StringComparison.Ordinal).Replace("}", "", StringComparison.Ordinal), environmentScoped);
+}

@@ -1,0 +1,152 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Threading.Channels;
+using FfProxy.Core.Domain;
+using Microsoft.Extensions.Logging;
+
+namespace FfProxy.Core.Sdk;
+
+/// <summary>
+/// The SDK streams this process holds, grouped by environment (what Pushpin channels were in the Go proxy).
+/// A publish serialises the SSE frame once and queues it on every connection of the environment.
+/// </summary>
+public sealed partial class StreamHub(ProxyMetrics metrics, ILogger<StreamHub> logger)
+{
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<StreamConnection, byte>> _byEnvironment = new(StringComparer.Ordinal);
+    private int _count;
+
+    /// <summary>Connected SDK streams in this process.</summary>
+    public int ConnectionCount => Volatile.Read(ref _count);
+
+    public StreamConnection Connect(string environment)
+    {
+        var connection = new StreamConnection(environment, this);
+        _byEnvironment.GetOrAdd(environment, static _ => new()).TryAdd(connection, 0);
+        Interlocked.Increment(ref _count);
+        return connection;
+    }
+
+    /// <summary>Queues one <c>event: *</c> frame on every stream of the message's environment.</summary>
+    public int Publish(StreamMessage message)
+    {
+        var frame = Frame(message);
+        var delivered = 0;
+        if (_byEnvironment.TryGetValue(message.Environment, out var connections))
+        {
+            foreach (var connection in connections.Keys)
+            {
+                if (connection.TryEnqueue(frame))
+                {
+                    delivered++;
+                }
+                else
+                {
+                    LogSlowClient(logger, message.Environment);
+                    connection.Complete();
+                }
+            }
+        }
+
+        metrics.RecordSdkEventPublished(message.Environment, delivered);
+        LogPublished(logger, message.Event, message.Domain, message.Identifier, message.Environment, delivered);
+        return delivered;
+    }
+
+    /// <summary>Ends every stream of an environment; SDKs reconnect (and poll while they cannot).</summary>
+    public void Close(string environment)
+    {
+        if (_byEnvironment.TryGetValue(environment, out var connections))
+        {
+            foreach (var connection in connections.Keys)
+            {
+                connection.Complete();
+            }
+
+            LogClosed(logger, environment, connections.Count);
+        }
+    }
+
+    public void CloseAll()
+    {
+        foreach (var environment in _byEnvironment.Keys)
+        {
+            Close(environment);
+        }
+    }
+
+    /// <summary>The SSE bytes for one change: <c>event: *</c>, one-line JSON <c>data:</c>, blank line.</summary>
+    public static byte[] Frame(StreamMessage message)
+    {
+        var json = JsonSerializer.SerializeToUtf8Bytes(message, ProxyJsonContext.Default.StreamMessage);
+        var frame = new byte[EventPrefix.Length + json.Length + 2];
+        EventPrefix.CopyTo(frame);
+        json.CopyTo(frame.AsSpan(EventPrefix.Length));
+        frame[^2] = (byte)'\n';
+        frame[^1] = (byte)'\n';
+        return frame;
+    }
+
+    private static ReadOnlySpan<byte> EventPrefix => "event: *\ndata: "u8;
+
+    internal void Remove(StreamConnection connection)
+    {
+        if (_byEnvironment.TryGetValue(connection.Environment, out var connections) && connections.TryRemove(connection, out _))
+        {
+            Interlocked.Decrement(ref _count);
+        }
+    }
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "Published {Event} {Domain} {Identifier} to {Connections} SDK streams of environment {Environment}")]
+    private static partial void LogPublished(ILogger logger, string @event, string domain, string identifier, string environment, int connections);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Closed {Connections} SDK streams of environment {Environment}")]
+    private static partial void LogClosed(ILogger logger, string environment, int connections);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "An SDK stream of environment {Environment} fell behind and was closed")]
+    private static partial void LogSlowClient(ILogger logger, string environment);
+}
+
+/// <summary>One SDK's stream: a bounded queue of frames the request loop writes out.</summary>
+public sealed class StreamConnection : IDisposable
+{
+    // Enough for a burst of changes; a client that falls this far behind is cut off and reconnects.
+    private const int QueueCapacity = 256;
+
+    private readonly Channel<byte[]> _frames = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(QueueCapacity)
+    {
+        SingleReader = true,
+        FullMode = BoundedChannelFullMode.Wait,
+    });
+
+    private readonly StreamHub _hub;
+
+    internal StreamConnection(string environment, StreamHub hub)
+    {
+        Environment = environment;
+        _hub = hub;
+    }
+
+    public string Environment { get; }
+
+    public ChannelReader<byte[]> Frames => _frames.Reader;
+
+    internal bool TryEnqueue(byte[] frame) => _frames.Writer.TryWrite(frame);
+
+    internal void Complete() => _frames.Writer.TryComplete();
+
+    public void Dispose()
+    {
+        _frames.Writer.TryComplete();
+        _hub.Remove(this);
+    }
+}
+
+/// <summary>Wire constants of the SDK stream.</summary>
+public static class StreamFrames
+{
+    /// <summary>The keep-alive comment, written and flushed on its own (SDKs drop chunks that start with ':').</summary>
+    public static ReadOnlySpan<byte> Heartbeat => ":\n\n"u8;
+}
+
+/// <summary>How long a quiet SDK stream waits before a keep-alive comment (Pushpin used 15 s; SDKs give up after 30 s).</summary>
+public sealed record StreamSettings(TimeSpan Heartbeat);

@@ -1,0 +1,29 @@
+using FfProxy.Core.Caching;
+using FfProxy.Core.Configuration;
+using FfProxy.Core.Sdk;
+using FfProxy.Primary;
+
+try
+{
+    var builder = WebApplication.CreateSlimBuilder(args);
+    builder.AddServiceDefaults();                  // OpenTelemetry, Prometheus, liveness, resilience
+    var options = builder.AddProxyOptions();       // the documented environment variables, validated
+    builder.AddListeners(options);                 // PORT, TLS, PROMETHEUS_PORT
+    builder.AddConfigStore();                      // memory (single node) or Redis, snapshots
+    builder.AddSdkApi();                           // tokens, SSE hub, evaluation, metrics intake
+    builder.AddConfigSource(options);              // the offline directory or Harness SaaS
+
+    var app = builder.Build();
+    app.MapDefaultEndpoints(options.PrometheusPort != options.Port ? options.PrometheusPort : null);
+    app.MapSdkApi();
+    app.Run();
+    return 0;
+}
+catch (ProxyConfigurationException ex)
+{
+    Console.Error.WriteLine(ex.Message);
+    return 2;
+}
+
+/// <summary>Entry point type, public so tests can host the Primary.</summary>
+public partial class Program;

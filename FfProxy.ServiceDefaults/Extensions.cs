@@ -1,0 +1,87 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+
+namespace Microsoft.Extensions.Hosting;
+
+/// <summary>
+/// What every FfProxy process shares: OpenTelemetry metrics and traces (Prometheus scrape on
+/// <c>/metrics</c>, OTLP when configured), liveness, service discovery and HTTP client resilience.
+/// </summary>
+public static class ServiceDefaultsExtensions
+{
+    /// <summary>Meters exported to Prometheus: FfProxy's own (spec §7 names) and the framework's.</summary>
+    public const string FfProxyMeters = "FfProxy*";
+
+    private const string LiveTag = "live";
+
+    public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder)
+        where TBuilder : IHostApplicationBuilder
+    {
+        builder.ConfigureOpenTelemetry();
+        builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), [LiveTag]);
+        builder.Services.AddServiceDiscovery();
+        builder.Services.ConfigureHttpClientDefaults(http => http.AddServiceDiscovery());
+        return builder;
+    }
+
+    public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder)
+        where TBuilder : IHostApplicationBuilder
+    {
+        builder.Logging.AddOpenTelemetry(logging =>
+        {
+            logging.IncludeFormattedMessage = true;
+            logging.IncludeScopes = true;
+        });
+
+        builder.Services.AddOpenTelemetry()
+            .WithMetrics(metrics => metrics
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddRuntimeInstrumentation()
+                .AddMeter(FfProxyMeters)
+                .AddPrometheusExporter(prometheus =>
+                {
+                    // Spec §7 names are Go client names: counters are not suffixed with _total.
+                    prometheus.DisableTotalNameSuffixForCounters = true;
+                    prometheus.ScrapeResponseCacheDurationMilliseconds = 0;
+                }))
+            .WithTracing(tracing => tracing
+                .AddSource(builder.Environment.ApplicationName)
+                .AddAspNetCoreInstrumentation(aspnet =>
+                    // Long-lived SDK streams and scrapes would only add noise.
+                    aspnet.Filter = context => !context.Request.Path.StartsWithSegments("/metrics", StringComparison.Ordinal)
+                        || !HttpMethods.IsGet(context.Request.Method))
+                .AddHttpClientInstrumentation());
+
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            builder.Services.AddOpenTelemetry().UseOtlpExporter();
+        }
+
+        return builder;
+    }
+
+    /// <summary>
+    /// <c>/alive</c> (liveness: the process answers) and the Prometheus scrape endpoint on <c>/metrics</c>,
+    /// optionally only on <paramref name="prometheusPort"/>. <c>/health</c> belongs to each role.
+    /// </summary>
+    public static WebApplication MapDefaultEndpoints(this WebApplication app, int? prometheusPort = null)
+    {
+        app.MapHealthChecks("/alive", new HealthCheckOptions { Predicate = check => check.Tags.Contains(LiveTag) });
+        var scrape = app.MapPrometheusScrapingEndpoint("/metrics");
+        if (prometheusPort is { } port)
+        {
+            scrape.RequireHost($"*:{port}");
+        }
+
+        return app;
+    }
+}

@@ -1,0 +1,101 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace FfProxy.Tests.Fixtures;
+
+/// <summary>
+/// A real FfProxy.Primary on a loopback Kestrel port, configured like a deployment through its documented
+/// variables. Offline on a private copy of the sample configuration unless told otherwise.
+/// </summary>
+public sealed class PrimaryHost : IAsyncDisposable
+{
+    public const string AuthSecret = "tests-auth-secret";
+
+    private readonly WebApplicationFactory<Program> _factory;
+    private readonly TempDirectory? _configCopy;
+
+    private PrimaryHost(WebApplicationFactory<Program> factory, TempDirectory? configCopy, string configDir)
+    {
+        _factory = factory;
+        _configCopy = configCopy;
+        ConfigDir = configDir;
+        var addresses = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
+        BaseAddress = new Uri(addresses.Addresses.First());
+        Client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public Uri BaseAddress { get; }
+
+    public HttpClient Client { get; }
+
+    public string ConfigDir { get; }
+
+    public IServiceProvider Services => _factory.Services;
+
+    /// <summary>Starts an offline Primary. <paramref name="settings"/> are extra variables (name → value).</summary>
+    public static PrimaryHost StartOffline(IDictionary<string, string>? settings = null, string? configSource = null)
+    {
+        var copy = new TempDirectory(configSource ?? RepositoryPaths.SampleConfig);
+        var all = new Dictionary<string, string>
+        {
+            ["OFFLINE"] = "true",
+            ["CONFIG_DIR"] = copy.Path,
+            ["AUTH_SECRET"] = AuthSecret,
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            all[key] = value;
+        }
+
+        return Start(all, copy, copy.Path);
+    }
+
+    public static PrimaryHost Start(IDictionary<string, string> settings, TempDirectory? owned = null, string configDir = "")
+    {
+        var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
+        {
+            web.UseSetting("urls", "http://127.0.0.1:0");
+            foreach (var (key, value) in settings)
+            {
+                web.UseSetting(key, value);
+            }
+
+            web.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        });
+        factory.UseKestrel();
+        factory.StartServer();
+        return new PrimaryHost(factory, owned, configDir);
+    }
+
+    /// <summary><c>POST /client/auth</c> with an SDK key (and optional target); returns the token.</summary>
+    public async Task<string> AuthenticateAsync(string sdkKey, object? target = null)
+    {
+        object request = target is null ? new { apiKey = sdkKey } : new { apiKey = sdkKey, target };
+        using var response = await Client.PostAsJsonAsync("/client/auth", request);
+        response.EnsureSuccessStatusCode();
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return body.RootElement.GetProperty("authToken").GetString()!;
+    }
+
+    /// <summary>A client that sends <c>Authorization: Bearer</c> with a token for <paramref name="sdkKey"/>.</summary>
+    public async Task<HttpClient> AuthenticatedClientAsync(string sdkKey, object? target = null)
+    {
+        var token = await AuthenticateAsync(sdkKey, target);
+        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _factory.DisposeAsync();
+        _configCopy?.Dispose();
+    }
+}

@@ -1,0 +1,24 @@
+using System.Diagnostics.Metrics;
+
+namespace FfProxy.Tests.Fixtures;
+
+/// <summary>An <see cref="IMeterFactory"/> for unit tests that owns and disposes its meters.</summary>
+public sealed class TestMeterFactory : IMeterFactory
+{
+    private readonly List<Meter> _meters = [];
+
+    public Meter Create(MeterOptions options)
+    {
+        var meter = new Meter(options);
+        _meters.Add(meter);
+        return meter;
+    }
+
+    public void Dispose()
+    {
+        foreach (var meter in _meters)
+        {
+            meter.Dispose();
+        }
+    }
+}
