@@ -22,6 +22,12 @@ public static class ConfigurationExtensions
             "WARN" => LogLevel.Warning,
             _ => LogLevel.Information,
         });
+        if (options.LogLevel != "DEBUG")
+        {
+            // One line per request is the proxy's own logging to decide, not the framework's.
+            builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        }
+
         return options;
     }
 }

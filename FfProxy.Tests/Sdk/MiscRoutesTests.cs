@@ -1,0 +1,133 @@
+using System.Net;
+using System.Text;
+using FfProxy.Tests.Fixtures;
+
+namespace FfProxy.Tests.Sdk;
+
+public sealed class MiscRoutesTests : IAsyncLifetime
+{
+    private PrimaryHost _proxy = null!;
+    private HttpClient _sdk = null!;
+
+    public async Task InitializeAsync()
+    {
+        _proxy = PrimaryHost.StartOffline();
+        _sdk = await _proxy.AuthenticatedClientAsync(Sample.ServerKey);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _sdk.Dispose();
+        await _proxy.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Sdk_metrics_are_accepted_with_a_null_body()
+    {
+        const string payload = "{\"metricsData\":[{\"timestamp\":1698669998778,\"count\":2,\"metricsType\":\"FFMETRICS\",\"attributes\":[{\"key\":\"featureIdentifier\",\"value\":\"dark_mode\"},{\"key\":\"SDK_TYPE\",\"value\":\"server\"},{\"key\":\"SDK_LANGUAGE\",\"value\":\"go\"},{\"key\":\"SDK_VERSION\",\"value\":\"0.2.0\"}]}],\"targetData\":[{\"identifier\":\"u1\",\"name\":\"U1\",\"attributes\":[]}]}";
+
+        using var response = await _sdk.PostAsync($"/metrics/{Sample.Environment}?cluster=1", new StringContent(payload, Encoding.UTF8, "application/json"));
+        using var empty = await _sdk.PostAsync($"/metrics/{Sample.Environment}", new StringContent("{}", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("null\n", await response.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, empty.StatusCode);
+        var scrape = await _proxy.Client.GetStringAsync("/metrics");
+        Assert.True(PrometheusText.HasSample(scrape, "ff_proxy_sdk_usage",
+            ("envID", Sample.Environment), ("sdk_type", "server"), ("sdk_language", "go"), ("sdk_version", "0.2.0")), scrape);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("not json")]
+    [InlineData("{\"metricsData\":\"oops\"}")]
+    [InlineData("{\"metricsData\":[{\"count\":\"many\"}]}")]
+    public async Task Malformed_metrics_are_400_not_500(string body)
+    {
+        using var response = await _sdk.PostAsync($"/metrics/{Sample.Environment}", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.StartsWith("{\"error\":\"bad request", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Oversized_body_is_refused_with_413()
+    {
+        var huge = new string('x', 5 * 1024 * 1024);
+
+        using var response = await _sdk.PostAsync($"/metrics/{Sample.Environment}", new StringContent(huge, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Metrics_for_another_environment_are_refused()
+    {
+        using var response = await _sdk.PostAsync("/metrics/other-env", new StringContent("{}", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Unknown_path_and_wrong_method_get_the_go_json_bodies()
+    {
+        using var missing = await _proxy.Client.GetAsync("/no/such/route");
+        using var wrongMethod = await _proxy.Client.PostAsync("/health", new StringContent(""));
+
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal("{\"message\":\"Not Found\"}\n", await missing.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, wrongMethod.StatusCode);
+        Assert.Equal("{\"message\":\"Method Not Allowed\"}\n", await wrongMethod.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Cors_preflight_is_answered_before_authentication()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Options, $"/client/env/{Sample.Environment}/feature-configs");
+        request.Headers.Add("Origin", "https://app.example");
+        request.Headers.Add("Access-Control-Request-Method", "GET");
+        request.Headers.Add("Access-Control-Request-Headers", "authorization,harness-target");
+        using var response = await _proxy.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        Assert.Equal("*", response.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.Contains("POST", response.Headers.GetValues("Access-Control-Allow-Methods").Single(), StringComparison.Ordinal);
+        Assert.Contains("harness-target", response.Headers.GetValues("Access-Control-Allow-Headers").Single(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Request_id_is_echoed_or_generated()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/health");
+        request.Headers.Add("X-Request-Id", "trace-me-42");
+        using var echoed = await _proxy.Client.SendAsync(request);
+        using var generated = await _proxy.Client.GetAsync("/health");
+
+        Assert.Equal("trace-me-42", echoed.Headers.GetValues("X-Request-Id").Single());
+        Assert.True(Guid.TryParse(generated.Headers.GetValues("X-Request-Id").Single(), out _));
+    }
+
+    [Fact]
+    public async Task Prometheus_exposes_request_metrics_under_the_go_names_and_labels()
+    {
+        await _sdk.GetStringAsync($"/client/env/{Sample.Environment}/feature-configs");
+
+        var scrape = await _proxy.Client.GetStringAsync("/metrics");
+
+        Assert.True(PrometheusText.HasSample(scrape, "ff_proxy_http_requests_total",
+            ("code", "200"), ("envID", Sample.Environment), ("url", "/client/env/:environment_uuid/feature-configs")), scrape);
+        Assert.True(PrometheusText.HasSample(scrape, "ff_proxy_http_requests_duration_bucket",
+            ("url", "/client/env/:environment_uuid/feature-configs"), ("le", "0.005")), scrape);
+        Assert.True(PrometheusText.HasSample(scrape, "ff_proxy_auth_current_secret_tokens_total"), scrape);
+        Assert.True(PrometheusText.HasSample(scrape, "ff_http_requests_content_length_histogram_bucket", ("le", "100")), scrape);
+        Assert.DoesNotContain("url=\"/health\"", scrape, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Liveness_answers_on_alive()
+    {
+        using var response = await _proxy.Client.GetAsync("/alive");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+}
