@@ -177,30 +177,46 @@ public sealed partial class ConfigRepository(IKeyValueStore store, ILogger<Confi
         List<StreamMessage> events)
     {
         var changed = false;
+        var stored = new List<ConfigItem>(next.Count);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var item in next)
         {
             if (!seen.Add(item.Identifier))
             {
+                continue; // duplicate identifier: the first one wins, as for the single-item keys
+            }
+
+            if (!current.TryGetValue(item.Identifier, out var old))
+            {
+                stored.Add(item);
+                events.Add(Event(StreamEvents.Create, domain, item.Identifier, item.Version, env));
+                writes.Add(new(itemKey(item.Identifier), item.Json));
+                changed = true;
                 continue;
             }
 
-            if (current.TryGetValue(item.Identifier, out var old))
+            var candidate = item;
+            if (!old.Json.AsSpan().SequenceEqual(item.Json) && item.Version <= old.Version)
             {
-                if (old.Json.AsSpan().SequenceEqual(item.Json))
+                // SDKs drop an update whose version is not newer than theirs. A hand-edited offline file
+                // (or a source that reuses a version) gets the next version, unless only the version differs.
+                candidate = item.WithVersion(old.Version);
+                if (!old.Json.AsSpan().SequenceEqual(candidate.Json))
                 {
-                    continue;
+                    candidate = item.WithVersion(old.Version + 1);
                 }
-
-                events.Add(Event(StreamEvents.Patch, domain, item.Identifier, item.Version, env));
             }
-            else
+
+            if (old.Json.AsSpan().SequenceEqual(candidate.Json))
             {
-                events.Add(Event(StreamEvents.Create, domain, item.Identifier, item.Version, env));
+                stored.Add(ConfigItem.Stored(item.Identifier, old.Version, old.Json));
+                continue;
             }
 
+            stored.Add(candidate);
+            events.Add(Event(StreamEvents.Patch, domain, item.Identifier, candidate.Version, env));
+            writes.Add(new(itemKey(item.Identifier), candidate.Json));
             changed = true;
-            writes.Add(new(itemKey(item.Identifier), item.Json));
         }
 
         foreach (var (identifier, old) in current)
@@ -213,12 +229,7 @@ public sealed partial class ConfigRepository(IKeyValueStore store, ILogger<Confi
             }
         }
 
-        if (seen.Count != next.Count)
-        {
-            // Duplicate identifiers: keep the first of each, as the single-item keys do.
-            next = next.DistinctBy(i => i.Identifier, StringComparer.Ordinal).ToList();
-        }
-
+        next = stored;
         if (!changed && !ListOrderChanged(current, next))
         {
             return;

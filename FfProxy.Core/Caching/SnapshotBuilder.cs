@@ -44,6 +44,12 @@ public sealed partial class SnapshotBuilder(ProxyOptions options, ILogger<Snapsh
                 continue;
             }
 
+            if (ConfigValidation.Problem(flag) is { } flagProblem)
+            {
+                LogInvalid(logger, stored.Environment, flagProblem);
+                continue;
+            }
+
             flag = FlagPreparation.Prepare(flag);
             flags.Add(flag);
             flagById[flag.Feature] = flag;
@@ -61,6 +67,12 @@ public sealed partial class SnapshotBuilder(ProxyOptions options, ILogger<Snapsh
             var segment = Deserialize(node, ProxyJsonContext.Default.Segment, stored.Environment);
             if (segment is null || string.IsNullOrEmpty(segment.Identifier) || segmentById.ContainsKey(segment.Identifier))
             {
+                continue;
+            }
+
+            if (ConfigValidation.Problem(segment) is { } segmentProblem)
+            {
+                LogInvalid(logger, stored.Environment, segmentProblem);
                 continue;
             }
 
@@ -154,6 +166,9 @@ public sealed partial class SnapshotBuilder(ProxyOptions options, ILogger<Snapsh
         SHA256.HashData(bytes, hash);
         return new ResponseBody(bytes, "\"" + Convert.ToHexStringLower(hash[..16]) + "\"");
     }
+
+    [LoggerMessage(EventId = 1202, Level = LogLevel.Error, Message = "Stored configuration of environment {Environment} skipped: {Problem}")]
+    private static partial void LogInvalid(ILogger logger, string environment, string problem);
 
     [LoggerMessage(EventId = 1201, Level = LogLevel.Error, Message = "Stored {What} of environment {Environment} is not readable; serving without it")]
     private static partial void LogUnreadable(ILogger logger, string environment, string what, Exception exception);

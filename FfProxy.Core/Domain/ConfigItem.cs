@@ -36,6 +36,11 @@ public sealed class ConfigItem
             throw new InvalidDataException("a flag has no \"feature\" identifier");
         }
 
+        if (ConfigValidation.Problem(flag) is { } problem)
+        {
+            throw new InvalidDataException(problem);
+        }
+
         return new ConfigItem(flag.Feature, flag.Version ?? 0, Compact(element));
     }
 
@@ -51,6 +56,11 @@ public sealed class ConfigItem
         if (string.IsNullOrEmpty(segment.Identifier))
         {
             throw new InvalidDataException("a target group has no \"identifier\"");
+        }
+
+        if (ConfigValidation.Problem(segment) is { } problem)
+        {
+            throw new InvalidDataException(problem);
         }
 
         var json = Compact(element);
@@ -76,6 +86,23 @@ public sealed class ConfigItem
 
     public static ConfigItem FromTarget(Target target) =>
         new(target.Identifier, 0, JsonSerializer.SerializeToUtf8Bytes(target, ProxyJsonContext.Default.Target));
+
+    /// <summary>An item as it is already stored (trusted: written by this proxy).</summary>
+    public static ConfigItem Stored(string identifier, long version, byte[] json) => new(identifier, version, json);
+
+    /// <summary>The same item with its <c>version</c> field set to <paramref name="version"/>.</summary>
+    public ConfigItem WithVersion(long version)
+    {
+        var node = JsonNode.Parse(Json)!.AsObject();
+        node["version"] = version;
+        var buffer = new ArrayBufferWriter<byte>(Json.Length + 16);
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            node.WriteTo(writer);
+        }
+
+        return new ConfigItem(Identifier, version, buffer.WrittenSpan.ToArray());
+    }
 
     private static void RequireObject(JsonElement element, string what)
     {

@@ -7,11 +7,11 @@ namespace FfProxy.Core.Domain;
 /// </summary>
 public sealed record FeatureConfig
 {
-    public string Feature { get; init; } = "";
+    public string Feature { get; init => field = value ?? ""; } = "";
     public string? Project { get; init; }
     public string? Environment { get; init; }
-    public string Kind { get; init; } = "";
-    public string State { get; init; } = "";
+    public string Kind { get; init => field = value ?? ""; } = "";
+    public string State { get; init => field = value ?? ""; } = "";
     public IReadOnlyList<Variation>? Variations { get; init; }
     public Serve? DefaultServe { get; init; }
     public string? OffVariation { get; init; }
@@ -23,8 +23,8 @@ public sealed record FeatureConfig
 
 public sealed record Variation
 {
-    public string Identifier { get; init; } = "";
-    public string Value { get; init; } = "";
+    public string Identifier { get; init => field = value ?? ""; } = "";
+    public string Value { get; init => field = value ?? ""; } = "";
     public string? Name { get; init; }
     public string? Description { get; init; }
 }
@@ -37,13 +37,13 @@ public sealed record Serve
 
 public sealed record Distribution
 {
-    public string BucketBy { get; init; } = "";
+    public string BucketBy { get; init => field = value ?? ""; } = "";
     public IReadOnlyList<WeightedVariation>? Variations { get; init; }
 }
 
 public sealed record WeightedVariation
 {
-    public string Variation { get; init; } = "";
+    public string Variation { get; init => field = value ?? ""; } = "";
     public int Weight { get; init; }
 }
 
@@ -58,27 +58,27 @@ public sealed record ServingRule
 public sealed record Clause
 {
     public string? Id { get; init; }
-    public string Attribute { get; init; } = "";
-    public string Op { get; init; } = "";
+    public string Attribute { get; init => field = value ?? ""; } = "";
+    public string Op { get; init => field = value ?? ""; } = "";
     public IReadOnlyList<string>? Values { get; init; }
     public bool Negate { get; init; }
 }
 
 public sealed record Prerequisite
 {
-    public string Feature { get; init; } = "";
+    public string Feature { get; init => field = value ?? ""; } = "";
     public IReadOnlyList<string>? Variations { get; init; }
 }
 
 public sealed record VariationMap
 {
-    public string Variation { get; init; } = "";
+    public string Variation { get; init => field = value ?? ""; } = "";
     public IReadOnlyList<TargetMap>? Targets { get; init; }
     public IReadOnlyList<string>? TargetSegments { get; init; }
 }
 
 public sealed record TargetMap
 {
-    public string Identifier { get; init; } = "";
+    public string Identifier { get; init => field = value ?? ""; } = "";
     public string? Name { get; init; }
 }

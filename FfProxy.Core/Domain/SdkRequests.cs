@@ -24,13 +24,13 @@ public sealed record MetricsData
 
 public sealed record TargetData
 {
-    public string Identifier { get; init; } = "";
+    public string Identifier { get; init => field = value ?? ""; } = "";
     public string? Name { get; init; }
     public IReadOnlyList<KeyValue>? Attributes { get; init; }
 }
 
 public sealed record KeyValue
 {
-    public string Key { get; init; } = "";
-    public string Value { get; init; } = "";
+    public string Key { get; init => field = value ?? ""; } = "";
+    public string Value { get; init => field = value ?? ""; } = "";
 }

@@ -3,7 +3,7 @@ namespace FfProxy.Core.Domain;
 /// <summary>A target group as served by <c>/client/env/{env}/target-segments</c>.</summary>
 public sealed record Segment
 {
-    public string Identifier { get; init; } = "";
+    public string Identifier { get; init => field = value ?? ""; } = "";
     public string? Name { get; init; }
     public string? Environment { get; init; }
     public IReadOnlyList<Target>? Included { get; init; }

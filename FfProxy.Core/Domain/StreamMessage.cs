@@ -9,17 +9,17 @@ namespace FfProxy.Core.Domain;
 /// </summary>
 public sealed record StreamMessage
 {
-    [JsonPropertyName("event")] public string Event { get; init; } = "";
-    [JsonPropertyName("domain")] public string Domain { get; init; } = "";
-    [JsonPropertyName("identifier")] public string Identifier { get; init; } = "";
+    [JsonPropertyName("event")] public string Event { get; init => field = value ?? ""; } = "";
+    [JsonPropertyName("domain")] public string Domain { get; init => field = value ?? ""; } = "";
+    [JsonPropertyName("identifier")] public string Identifier { get; init => field = value ?? ""; } = "";
     [JsonPropertyName("version")] public long Version { get; init; }
-    [JsonPropertyName("environment")] public string Environment { get; init; } = "";
+    [JsonPropertyName("environment")] public string Environment { get; init => field = value ?? ""; } = "";
 
     [JsonPropertyName("environments")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<string>? Environments { get; init; }
 
-    [JsonPropertyName("apiKey")] public string ApiKey { get; init; } = "";
+    [JsonPropertyName("apiKey")] public string ApiKey { get; init => field = value ?? ""; } = "";
 }
 
 /// <summary>Event and domain names of <see cref="StreamMessage"/>.</summary>

@@ -8,7 +8,7 @@ namespace FfProxy.Core.Domain;
 /// </summary>
 public sealed record Target
 {
-    public string Identifier { get; init; } = "";
+    public string Identifier { get; init => field = value ?? ""; } = "";
     public string? Name { get; init; }
     public bool? Anonymous { get; init; }
     public Dictionary<string, JsonElement>? Attributes { get; init; }

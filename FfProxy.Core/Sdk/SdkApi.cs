@@ -216,6 +216,12 @@ public sealed partial class SdkApi(
             return;
         }
 
+        if (ConfigValidation.Problem(request) is { } problem)
+        {
+            await SdkResponses.WriteError(context, 400, "bad request: " + problem).ConfigureAwait(false);
+            return;
+        }
+
         RecordSdkUsage(environment, request);
         await metricsSink.AcceptAsync(environment, request, body.Length, context.RequestAborted).ConfigureAwait(false);
         await SdkResponses.WriteBytes(context.Response, 200, SdkResponses.JsonContentType, "null\n"u8.ToArray()).ConfigureAwait(false);

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.Tokens;
 
 namespace FfProxy.Core.Sdk;
@@ -64,7 +65,7 @@ public static class SdkApiExtensions
         var options = app.Services.GetRequiredService<ProxyOptions>();
         var api = app.Services.GetRequiredService<SdkApi>();
 
-        app.UseMiddleware<StatusBodyMiddleware>();
+        app.UseMiddleware<ErrorResponseMiddleware>();
         app.UseMiddleware<HttpMetricsMiddleware>();
         app.UseMiddleware<RequestNormalizationMiddleware>();
         app.UseMiddleware<CorsMiddleware>();
@@ -100,13 +101,30 @@ public static class SdkApiExtensions
 }
 
 /// <summary>
-/// Gives 404 and 405 answers from routing the Go proxy's JSON bodies (<c>{"message":"Not Found"}</c>).
+/// The outermost error policy: 404/405 from routing get the Go proxy's JSON bodies
+/// (<c>{"message":"Not Found"}</c>), an unreachable store is a 503 and a request Kestrel cannot read is a
+/// 400, so no client ever sees an empty 500.
 /// </summary>
-public sealed class StatusBodyMiddleware(RequestDelegate next)
+public sealed partial class ErrorResponseMiddleware(RequestDelegate next, ILogger<ErrorResponseMiddleware> logger)
 {
     public async Task InvokeAsync(HttpContext context)
     {
-        await next(context).ConfigureAwait(false);
+        try
+        {
+            await next(context).ConfigureAwait(false);
+        }
+        catch (StoreUnavailableException ex) when (!context.Response.HasStarted)
+        {
+            LogStoreUnavailable(logger, context.Request.Path, ex);
+            await SdkResponses.WriteError(context, StatusCodes.Status503ServiceUnavailable, "cache unavailable, try again shortly").ConfigureAwait(false);
+            return;
+        }
+        catch (BadHttpRequestException ex) when (!context.Response.HasStarted)
+        {
+            await SdkResponses.WriteError(context, ex.StatusCode, "bad request: " + ex.Message).ConfigureAwait(false);
+            return;
+        }
+
         var response = context.Response;
         if (response.HasStarted || response.ContentLength > 0)
         {
@@ -122,6 +140,9 @@ public sealed class StatusBodyMiddleware(RequestDelegate next)
             await SdkResponses.WriteMessage(context, 405, "Method Not Allowed").ConfigureAwait(false);
         }
     }
+
+    [LoggerMessage(EventId = 2201, Level = LogLevel.Warning, Message = "Store unavailable while serving {Path}")]
+    private static partial void LogStoreUnavailable(ILogger logger, string path, Exception exception);
 }
 
 /// <summary>

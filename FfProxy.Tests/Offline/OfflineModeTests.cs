@@ -45,6 +45,24 @@ public sealed class OfflineModeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Edit_without_a_version_bump_is_served_with_the_next_version_once()
+    {
+        await using var stream = await SseClient.ConnectAsync(_proxy.BaseAddress, _token, Sample.ServerKey);
+        using var sdk = await _proxy.AuthenticatedClientAsync(Sample.ServerKey);
+
+        EditFlags(json => json.Replace("Welcome to the shop", "Welcome back", StringComparison.Ordinal));
+        var change = await stream.NextEventAsync(TimeSpan.FromSeconds(3));
+        File.SetLastWriteTimeUtc(Path.Combine(_envDir, "feature_config.json"), DateTime.UtcNow.AddSeconds(5)); // same content, reloaded again
+
+        Assert.Equal(("banner_text", 2L), (change.GetProperty("identifier").GetString(), change.GetProperty("version").GetInt64()));
+        Assert.True(await stream.QuietForAsync(TimeSpan.FromSeconds(1)), "an unchanged file is not announced again");
+        using var flag = JsonDocument.Parse(await sdk.GetStringAsync($"/client/env/{Sample.Environment}/feature-configs/banner_text"));
+        Assert.Equal(2, flag.RootElement.GetProperty("version").GetInt64());
+        using var list = JsonDocument.Parse(await sdk.GetStringAsync($"/client/env/{Sample.Environment}/feature-configs"));
+        Assert.Equal(2, list.RootElement.EnumerateArray().Single(f => f.GetProperty("feature").GetString() == "banner_text").GetProperty("version").GetInt64());
+    }
+
+    [Fact]
     public async Task Added_and_removed_flags_become_create_and_delete_events()
     {
         await using var stream = await SseClient.ConnectAsync(_proxy.BaseAddress, _token, Sample.ServerKey);
@@ -93,6 +111,19 @@ public sealed class OfflineModeTests : IAsyncLifetime
         await Task.Delay(TimeSpan.FromSeconds(1));
 
         Assert.Equal(before, await sdk.GetStringAsync($"/client/env/{Sample.Environment}/feature-configs"));
+    }
+
+    [Fact]
+    public async Task Flag_with_a_null_rule_entry_rejects_the_file()
+    {
+        using var sdk = await _proxy.AuthenticatedClientAsync(Sample.ServerKey);
+        var before = await sdk.GetStringAsync($"/client/env/{Sample.Environment}/feature-configs");
+
+        EditFlags(json => json.Replace("\"rules\": [\n      {\n        \"ruleId\": \"staff-get-dark-mode\"", "\"rules\": [ null,\n      {\n        \"ruleId\": \"staff-get-dark-mode\"", StringComparison.Ordinal));
+        await Task.Delay(TimeSpan.FromSeconds(1));
+
+        Assert.Equal(before, await sdk.GetStringAsync($"/client/env/{Sample.Environment}/feature-configs"));
+        Assert.Equal(HttpStatusCode.OK, (await sdk.GetAsync($"/client/env/{Sample.Environment}/target/x/evaluations")).StatusCode);
     }
 
     [Fact]

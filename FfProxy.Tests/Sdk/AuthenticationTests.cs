@@ -78,6 +78,18 @@ public sealed class AuthenticationTests : IAsyncLifetime
         Assert.DoesNotContain(Sample.ServerKey, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("{\"identifier\":null}")]
+    [InlineData("{}")]
+    [InlineData("null")]
+    [InlineData("{\"identifier\":\"x\",\"name\":null,\"attributes\":{\"nested\":{\"a\":[1,null]}}}")]
+    public async Task Odd_but_well_formed_targets_still_authenticate(string target)
+    {
+        using var response = await Post("/client/auth", $"{{\"apiKey\":\"{Sample.ClientKey}\",\"target\":{target}}}");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
     [Fact]
     public async Task Unicode_letters_are_allowed_in_target_names()
     {

@@ -42,12 +42,26 @@ public sealed class MiscRoutesTests : IAsyncLifetime
     [InlineData("not json")]
     [InlineData("{\"metricsData\":\"oops\"}")]
     [InlineData("{\"metricsData\":[{\"count\":\"many\"}]}")]
+    [InlineData("{\"metricsData\":[null]}")]
+    [InlineData("{\"targetData\":[{\"identifier\":\"t\",\"attributes\":[null]}]}")]
+    [InlineData("[]")]
     public async Task Malformed_metrics_are_400_not_500(string body)
     {
         using var response = await _sdk.PostAsync($"/metrics/{Sample.Environment}", new StringContent(body, Encoding.UTF8, "application/json"));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.StartsWith("{\"error\":\"bad request", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Target_header_with_null_identifier_falls_back_to_the_path_target()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/client/env/{Sample.Environment}/target/beta-user/evaluations/dark_mode");
+        request.Headers.Add("Harness-Target", Convert.ToBase64String(Encoding.UTF8.GetBytes("{\"identifier\":null,\"attributes\":{}}")));
+        using var response = await _sdk.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("\"identifier\":\"true\"", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal); // beta-user is in the target map
     }
 
     [Fact]
