@@ -1,0 +1,28 @@
+namespace FfProxy.Core.Messaging;
+
+/// <summary>
+/// The Redis streams of spec §4.3 (<c>proxy:sse_events</c>, the control stream, <c>stream:sdk_metrics</c>):
+/// append with an exact MAXLEN, and read in order without consumer groups, so every reader sees every entry.
+/// Implementations throw <see cref="Caching.StoreUnavailableException"/> when the store cannot be reached.
+/// </summary>
+public interface IMessageStreams
+{
+    /// <summary><c>XADD stream MAXLEN maxLength * event payload</c>; returns the entry id.</summary>
+    Task<string> AppendAsync(string stream, ReadOnlyMemory<byte> payload, int maxLength, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Entries after <paramref name="afterId"/> (<see cref="StreamPosition.NewOnly"/> = only entries appended
+    /// from now on), waiting for new ones until cancelled. Ends by throwing when the store is lost; the caller
+    /// backs off and reads again from the last id it saw.
+    /// </summary>
+    IAsyncEnumerable<StreamEntry> ReadAsync(string stream, string afterId, CancellationToken cancellationToken);
+}
+
+/// <summary>One stream entry: its id and the value of its <c>event</c> field.</summary>
+public readonly record struct StreamEntry(string Id, ReadOnlyMemory<byte> Payload);
+
+public static class StreamPosition
+{
+    /// <summary>Redis's <c>$</c>: start after the last entry that exists when reading begins.</summary>
+    public const string NewOnly = "$";
+}
