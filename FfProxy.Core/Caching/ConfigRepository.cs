@@ -15,11 +15,28 @@ public sealed record StoredEnvironment(string Environment, byte[]? FeatureConfig
 public sealed record ConfigChanges(
     IReadOnlyList<StreamMessage> Events,
     IReadOnlyList<string> AddedApiKeys,
-    IReadOnlyList<string> RemovedApiKeys)
+    IReadOnlyList<string> RemovedApiKeys,
+    bool StoreChanged)
 {
-    public static readonly ConfigChanges None = new([], [], []);
+    public static readonly ConfigChanges None = new([], [], [], false);
 
     public bool IsEmpty => Events.Count == 0 && AddedApiKeys.Count == 0 && RemovedApiKeys.Count == 0;
+}
+
+/// <summary>How a replacement treats an item whose content changed.</summary>
+public enum ItemVersioning
+{
+    /// <summary>
+    /// Hand-edited sources (the offline directory) reuse versions; an edited item gets the next version so
+    /// SDKs, which drop updates that are not newer than what they hold, take it.
+    /// </summary>
+    BumpOnEdit,
+
+    /// <summary>
+    /// SaaS versions are authoritative and stored as received; a patch event is sent only when the version
+    /// went up (the Go proxy's versioned inventory), so a re-sync does not make every SDK refetch.
+    /// </summary>
+    AsReceived,
 }
 
 /// <summary>
@@ -28,6 +45,9 @@ public sealed record ConfigChanges(
 /// </summary>
 public sealed partial class ConfigRepository(IKeyValueStore store, ILogger<ConfigRepository> logger)
 {
+    private const string FlagIdentifier = "feature";
+    private const string SegmentIdentifier = "identifier";
+
     public IKeyValueStore Store => store;
 
     /// <summary>The environment an SDK key hash belongs to, or null when the key is unknown.</summary>
@@ -46,11 +66,26 @@ public sealed partial class ConfigRepository(IKeyValueStore store, ILogger<Confi
         return new StoredEnvironment(env, await flags.ConfigureAwait(false), await segments.ConfigureAwait(false), ReadStringList(await apiConfigs.ConfigureAwait(false)));
     }
 
+    /// <summary>The stored flags, groups and SDK-key hashes of an environment, as a config to edit and replace.</summary>
+    public async Task<EnvironmentConfig> ReadEnvironmentConfigAsync(string env, CancellationToken cancellationToken)
+    {
+        var stored = await LoadEnvironmentAsync(env, cancellationToken).ConfigureAwait(false);
+        return new EnvironmentConfig(
+            env,
+            [.. stored.ApiKeys.Where(k => k.StartsWith(CacheKeys.AuthKeyPrefix, StringComparison.Ordinal)).Select(k => k[CacheKeys.AuthKeyPrefix.Length..])],
+            AsItems(ReadItems(stored.FeatureConfigs, FlagIdentifier)),
+            AsItems(ReadItems(stored.Segments, SegmentIdentifier)),
+            []);
+
+        static List<ConfigItem> AsItems(Dictionary<string, (long Version, byte[] Json)> items) =>
+            [.. items.Select(i => ConfigItem.Stored(i.Key, i.Value.Version, i.Value.Json))];
+    }
+
     /// <summary>
     /// Makes the store hold exactly <paramref name="next"/> for its environment: writes lists, their
     /// <c>-latest</c> companions, single items and SDK-key entries, and deletes what disappeared.
     /// </summary>
-    public async Task<ConfigChanges> ReplaceEnvironmentAsync(EnvironmentConfig next, CancellationToken cancellationToken)
+    public async Task<ConfigChanges> ReplaceEnvironmentAsync(EnvironmentConfig next, ItemVersioning versioning, CancellationToken cancellationToken)
     {
         var env = next.Environment;
         var current = await LoadEnvironmentAsync(env, cancellationToken).ConfigureAwait(false);
@@ -58,10 +93,10 @@ public sealed partial class ConfigRepository(IKeyValueStore store, ILogger<Confi
         var deletes = new List<string>();
         var events = new List<StreamMessage>();
 
-        DiffItems(env, StreamEvents.FlagDomain, ReadItems(current.FeatureConfigs, "feature"), next.Flags, CacheKeys.FeatureConfigs(env),
-            id => CacheKeys.FeatureConfig(env, id), writes, deletes, events);
-        DiffItems(env, StreamEvents.SegmentDomain, ReadItems(current.Segments, "identifier"), next.Segments, CacheKeys.Segments(env),
-            id => CacheKeys.Segment(env, id), writes, deletes, events);
+        DiffItems(env, StreamEvents.FlagDomain, ReadItems(current.FeatureConfigs, FlagIdentifier), next.Flags, CacheKeys.FeatureConfigs(env),
+            id => CacheKeys.FeatureConfig(env, id), versioning, writes, deletes, events);
+        DiffItems(env, StreamEvents.SegmentDomain, ReadItems(current.Segments, SegmentIdentifier), next.Segments, CacheKeys.Segments(env),
+            id => CacheKeys.Segment(env, id), versioning, writes, deletes, events);
 
         var nextKeys = next.ApiKeyHashes.Select(h => CacheKeys.AuthKey(h.ToLowerInvariant())).Distinct(StringComparer.Ordinal).ToList();
         var added = nextKeys.Except(current.ApiKeys, StringComparer.Ordinal).ToList();
@@ -106,7 +141,7 @@ public sealed partial class ConfigRepository(IKeyValueStore store, ILogger<Confi
             await store.DeleteAsync(deletes, cancellationToken).ConfigureAwait(false);
         }
 
-        var changes = new ConfigChanges(events, added, removed);
+        var changes = new ConfigChanges(events, added, removed, writes.Count > 0 || deletes.Count > 0);
         if (!changes.IsEmpty)
         {
             LogEnvironmentReplaced(logger, env, events.Count, added.Count, removed.Count);
@@ -118,7 +153,7 @@ public sealed partial class ConfigRepository(IKeyValueStore store, ILogger<Confi
     /// <summary>Deletes every key of an environment; returns delete events for its flags and groups.</summary>
     public async Task<ConfigChanges> RemoveEnvironmentAsync(string env, CancellationToken cancellationToken)
     {
-        var changes = await ReplaceEnvironmentAsync(new EnvironmentConfig(env, [], [], [], []), cancellationToken).ConfigureAwait(false);
+        var changes = await ReplaceEnvironmentAsync(new EnvironmentConfig(env, [], [], [], []), ItemVersioning.AsReceived, cancellationToken).ConfigureAwait(false);
         var targetKeys = new List<string>();
         await foreach (var key in store.ScanAsync($"env-{env}-target-config", cancellationToken).ConfigureAwait(false))
         {
@@ -172,6 +207,7 @@ public sealed partial class ConfigRepository(IKeyValueStore store, ILogger<Confi
         IReadOnlyList<ConfigItem> next,
         string listKey,
         Func<string, string> itemKey,
+        ItemVersioning versioning,
         List<KeyValuePair<string, byte[]>> writes,
         List<string> deletes,
         List<StreamMessage> events)
@@ -196,7 +232,7 @@ public sealed partial class ConfigRepository(IKeyValueStore store, ILogger<Confi
             }
 
             var candidate = item;
-            if (!old.Json.AsSpan().SequenceEqual(item.Json) && item.Version <= old.Version)
+            if (versioning == ItemVersioning.BumpOnEdit && !old.Json.AsSpan().SequenceEqual(item.Json) && item.Version <= old.Version)
             {
                 // SDKs drop an update whose version is not newer than theirs. A hand-edited offline file
                 // (or a source that reuses a version) gets the next version, unless only the version differs.
@@ -214,7 +250,11 @@ public sealed partial class ConfigRepository(IKeyValueStore store, ILogger<Confi
             }
 
             stored.Add(candidate);
-            events.Add(Event(StreamEvents.Patch, domain, item.Identifier, candidate.Version, env));
+            if (candidate.Version > old.Version || versioning == ItemVersioning.BumpOnEdit)
+            {
+                events.Add(Event(StreamEvents.Patch, domain, item.Identifier, candidate.Version, env));
+            }
+
             writes.Add(new(itemKey(item.Identifier), candidate.Json));
             changed = true;
         }

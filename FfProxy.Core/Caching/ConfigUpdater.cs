@@ -16,10 +16,10 @@ public sealed partial class ConfigUpdater(
 {
     private readonly IChangeSink[] _sinks = [.. sinks];
 
-    public async Task<ConfigChanges> ApplyAsync(EnvironmentConfig config, CancellationToken cancellationToken)
+    public async Task<ConfigChanges> ApplyAsync(EnvironmentConfig config, ItemVersioning versioning, CancellationToken cancellationToken)
     {
-        var changes = await repository.ReplaceEnvironmentAsync(config, cancellationToken).ConfigureAwait(false);
-        if (changes.IsEmpty)
+        var changes = await repository.ReplaceEnvironmentAsync(config, versioning, cancellationToken).ConfigureAwait(false);
+        if (!changes.StoreChanged)
         {
             return changes;
         }

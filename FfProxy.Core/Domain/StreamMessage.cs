@@ -38,4 +38,23 @@ public static class StreamEvents
     public const string ApiKeyAdded = "apiKeyAdded";
     public const string ApiKeyRemoved = "apiKeyRemoved";
     public const string ProxyKeyDeleted = "proxyKeyDeleted";
+
+    /// <summary>Control-stream event (spec §3.9); its domain is the Primary's stream state.</summary>
+    public const string StreamAction = "stream_action";
+
+    /// <summary>The control message telling Replicas the Primary's SaaS stream state.</summary>
+    public static StreamMessage StreamStateMessage(string state) => new() { Event = StreamAction, Domain = state };
+}
+
+/// <summary>Value of <c>ffproxy_saas_stream_health</c>: the Primary's SaaS stream state, for Replicas starting up.</summary>
+public sealed record SaasStreamHealth(
+    [property: JsonPropertyName("state")] string State,
+    [property: JsonPropertyName("since")] long Since);
+
+/// <summary>An entry of <c>stream:sdk_metrics</c>: metrics a Replica accepted, for the Primary to forward.</summary>
+public sealed record SdkMetricsStreamEntry
+{
+    [JsonPropertyName("environment_id")] public string EnvironmentId { get; init => field = value ?? ""; } = "";
+    [JsonPropertyName("metricsData")] public IReadOnlyList<MetricsData>? MetricsData { get; init; }
+    [JsonPropertyName("targetData")] public IReadOnlyList<TargetData>? TargetData { get; init; }
 }

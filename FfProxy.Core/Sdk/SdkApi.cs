@@ -26,6 +26,7 @@ public sealed partial class SdkApi(
     ProxyStatus status,
     Evaluator evaluator,
     ISdkMetricsSink metricsSink,
+    ITargetForwarder targetForwarder,
     ProxyMetrics metrics,
     StreamSettings streamSettings,
     TimeProvider time,
@@ -99,6 +100,7 @@ public sealed partial class SdkApi(
         if (target is { Identifier.Length: > 0 })
         {
             await SaveTargetAsync(environment, target, context.RequestAborted).ConfigureAwait(false);
+            targetForwarder.Forward(request.ApiKey, target);
         }
 
         var token = tokens.Issue(CacheKeys.AuthKey(keyHash), environment);

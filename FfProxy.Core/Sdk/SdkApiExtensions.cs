@@ -29,6 +29,7 @@ public static class SdkApiExtensions
         services.TryAddSingleton<StreamHub>();
         services.TryAddSingleton<Evaluator>();
         services.TryAddSingleton<ISdkMetricsSink, UnforwardedMetricsSink>();
+        services.TryAddSingleton<ITargetForwarder, NoTargetForwarding>();
         // Undocumented tuning knob for tests; SDKs expect the Pushpin-compatible 15 s.
         var heartbeat = builder.Configuration.GetValue("FfProxy:StreamHeartbeatSeconds", 15.0);
         services.TryAddSingleton(new StreamSettings(TimeSpan.FromSeconds(heartbeat)));

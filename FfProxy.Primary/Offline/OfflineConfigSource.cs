@@ -125,7 +125,7 @@ public sealed partial class OfflineConfigSource(
             }
 
             _rejected.Remove(environment.Environment);
-            await updater.ApplyAsync(environment.Config, cancellationToken).ConfigureAwait(false);
+            await updater.ApplyAsync(environment.Config, ItemVersioning.BumpOnEdit, cancellationToken).ConfigureAwait(false);
             _loaded.Add(environment.Environment);
         }
 

@@ -1,0 +1,287 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using FfProxy.Core;
+using FfProxy.Core.Configuration;
+using FfProxy.Core.Domain;
+using Microsoft.Extensions.Options;
+
+namespace FfProxy.Primary.Saas;
+
+/// <summary>A SaaS request answered with something other than success; <see cref="StatusCode"/> is null when none came.</summary>
+public sealed class SaasRequestException(string message, HttpStatusCode? statusCode = null, Exception? inner = null) : Exception(message, inner)
+{
+    public HttpStatusCode? StatusCode { get; } = statusCode;
+}
+
+/// <summary>
+/// The Primary's requests to Harness SaaS (spec §3.1–§3.3, §3.7, §3.8). Resilience (timeouts, retries with
+/// jitter on transient failures, never on other 4xx) comes from the pipeline on the named HttpClient.
+/// </summary>
+public sealed partial class HarnessSaasClient(
+    IHttpClientFactory httpClients,
+    ProxyOptions options,
+    IOptions<SaasTimings> timings,
+    SaasMetrics metrics,
+    ILogger<HarnessSaasClient> logger)
+{
+    public const string HttpClientName = "saas";
+    public const int PageSize = 10;
+
+    private static readonly JsonDocumentOptions DocumentOptions = new() { AllowTrailingCommas = true };
+
+    /// <summary>Value of <c>Harness-SDK-Info</c>.</summary>
+    public static string SdkInfo { get; } = "Proxy " + ProxyVersion.Current;
+
+    /// <summary><c>POST /proxy/auth</c>: exchanges the Proxy Key for a token.</summary>
+    public async Task<ProxyToken> AuthenticateAsync(CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, ClientUri("/proxy/auth"));
+        var body = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(body))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("proxyKey", options.ProxyKey);
+            writer.WriteEndObject();
+        }
+
+        request.Content = new ByteArrayContent(body.ToArray()) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } };
+        using var document = await SendForJsonAsync(request, "/proxy/auth", "", cancellationToken).ConfigureAwait(false);
+        if (document.RootElement.ValueKind != JsonValueKind.Object
+            || !document.RootElement.TryGetProperty("authToken", out var token) || token.ValueKind != JsonValueKind.String
+            || string.IsNullOrEmpty(token.GetString()))
+        {
+            throw new SaasRequestException("SaaS /proxy/auth answered without an authToken");
+        }
+
+        return ProxyToken.Parse(token.GetString()!);
+    }
+
+    /// <summary>
+    /// Paged <c>GET /proxy/config</c>: every environment the Proxy Key grants, or only
+    /// <paramref name="environment"/>. Any failed page fails the whole fetch.
+    /// </summary>
+    public async Task<ProxyConfig> GetProxyConfigAsync(ProxyToken token, string? environment, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timings.Value.ConfigFetchTimeout);
+        var environments = new List<EnvironmentConfig>();
+        var problems = new List<string>();
+        for (var page = 0; ; page++)
+        {
+            // Keys in alphabetical order, as the Go client sends them.
+            var query = new StringBuilder("?cluster=").Append(Uri.EscapeDataString(token.ClusterIdentifier));
+            if (environment is not null)
+            {
+                query.Append("&environment=").Append(Uri.EscapeDataString(environment));
+            }
+
+            query.Append("&key=").Append(Uri.EscapeDataString(options.ProxyKey))
+                .Append("&pageNumber=").Append(page)
+                .Append("&pageSize=").Append(PageSize);
+            using var request = new HttpRequestMessage(HttpMethod.Get, ClientUri("/proxy/config" + query));
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Value);
+            using var document = await SendForJsonAsync(request, "/proxy/config", environment ?? "", deadline.Token).ConfigureAwait(false);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw new SaasRequestException("SaaS /proxy/config answered with something other than a JSON object");
+            }
+
+            if (root.TryGetProperty("environments", out var envs) && envs.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var env in envs.EnumerateArray())
+                {
+                    if (ReadEnvironment(env, problems) is { } config)
+                    {
+                        environments.Add(config);
+                    }
+                }
+            }
+
+            var pageCount = root.TryGetProperty("pageCount", out var count) && count.TryGetInt32(out var n) ? n : 1;
+            if (page >= pageCount - 1)
+            {
+                break;
+            }
+        }
+
+        return new ProxyConfig(environments, problems);
+    }
+
+    /// <summary><c>GET /client/env/{env}/feature-configs/{identifier}</c>.</summary>
+    public Task<ConfigItem> GetFeatureConfigAsync(ProxyToken token, string environment, string identifier, CancellationToken cancellationToken) =>
+        GetItemAsync(token, environment, $"/client/env/{Uri.EscapeDataString(environment)}/feature-configs/{Uri.EscapeDataString(identifier)}",
+            "/client/env/:env/feature-configs", "", ConfigItem.FromFlag, cancellationToken);
+
+    /// <summary><c>GET /client/env/{env}/target-segments/{identifier}?rules=v2</c>.</summary>
+    public Task<ConfigItem> GetSegmentAsync(ProxyToken token, string environment, string identifier, CancellationToken cancellationToken) =>
+        GetItemAsync(token, environment, $"/client/env/{Uri.EscapeDataString(environment)}/target-segments/{Uri.EscapeDataString(identifier)}",
+            "/client/env/:env/target-segments", "&rules=v2", ConfigItem.FromSegment, cancellationToken);
+
+    /// <summary><c>POST {METRIC_SERVICE}/metrics/{env}</c> with a <c>metricsData</c> or <c>targetData</c> body.</summary>
+    public async Task PostMetricsAsync(ProxyToken token, string environment, byte[] body, CancellationToken cancellationToken)
+    {
+        var uri = new Uri(Base(options.MetricService) + "/metrics/" + Uri.EscapeDataString(environment) + "?cluster=" + Uri.EscapeDataString(token.ClusterIdentifier));
+        using var request = new HttpRequestMessage(HttpMethod.Post, uri);
+        AddEnvironmentHeaders(request, token, environment);
+        request.Headers.ConnectionClose = true;
+        request.Headers.TryAddWithoutValidation("x-api-key", "");
+        request.Content = new ByteArrayContent(body) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } };
+        using var response = await SendAsync(request, "/metrics", environment, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary><c>POST /client/auth</c> with an SDK key and target (FORWARD_TARGETS); the answer is ignored.</summary>
+    public async Task ForwardTargetAsync(byte[] body, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, ClientUri("/client/auth"));
+        request.Content = new ByteArrayContent(body) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } };
+        using var response = await SendAsync(request, "/client/auth", "", cancellationToken, requireSuccess: false).ConfigureAwait(false);
+    }
+
+    /// <summary>The account stream request of spec §3.4, with the latest token.</summary>
+    public HttpRequestMessage CreateStreamRequest(ProxyToken token, string? lastEventId)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, ClientUri("/stream?cluster=" + Uri.EscapeDataString(token.ClusterIdentifier) + "&stream=%2A"));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Value);
+        request.Headers.TryAddWithoutValidation("API-Key", options.ProxyKey);
+        request.Headers.TryAddWithoutValidation("Harness-AccountID", token.Account);
+        request.Headers.TryAddWithoutValidation("Harness-SDK-Info", SdkInfo);
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        request.Headers.CacheControl = new CacheControlHeaderValue { NoCache = true };
+        request.Headers.Connection.Add("keep-alive");
+        if (!string.IsNullOrEmpty(lastEventId))
+        {
+            request.Headers.TryAddWithoutValidation("Last-Event-ID", lastEventId);
+        }
+
+        return request;
+    }
+
+    private async Task<ConfigItem> GetItemAsync(
+        ProxyToken token, string environment, string path, string metricUrl, string extraQuery,
+        Func<JsonElement, ConfigItem> read, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, ClientUri(path + "?cluster=" + Uri.EscapeDataString(token.ClusterIdentifier) + extraQuery));
+        AddEnvironmentHeaders(request, token, environment);
+        using var document = await SendForJsonAsync(request, metricUrl, environment, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return read(document.RootElement);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or JsonException)
+        {
+            throw new SaasRequestException($"SaaS {metricUrl} answered with an invalid item: {ex.Message}", inner: ex);
+        }
+    }
+
+    private static void AddEnvironmentHeaders(HttpRequestMessage request, ProxyToken token, string environment)
+    {
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Value);
+        request.Headers.TryAddWithoutValidation("Harness-AccountID", token.Account);
+        request.Headers.TryAddWithoutValidation("Harness-EnvironmentID", environment);
+        request.Headers.TryAddWithoutValidation("Harness-SDK-Info", SdkInfo);
+    }
+
+    private async Task<JsonDocument> SendForJsonAsync(HttpRequestMessage request, string metricUrl, string environment, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(request, metricUrl, environment, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            await using (body.ConfigureAwait(false))
+            {
+                return await JsonDocument.ParseAsync(body, DocumentOptions, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (JsonException ex)
+        {
+            throw new SaasRequestException($"SaaS {metricUrl} answered with invalid JSON", response.StatusCode, ex);
+        }
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(
+        HttpRequestMessage request, string metricUrl, string environment, CancellationToken cancellationToken, bool requireSuccess = true)
+    {
+        var started = Stopwatch.GetTimestamp();
+        HttpResponseMessage response;
+        try
+        {
+            response = await httpClients.CreateClient(HttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TimeoutException or Polly.Timeout.TimeoutRejectedException
+            || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            metrics.RecordRequest(metricUrl, environment, 0, Stopwatch.GetElapsedTime(started));
+            throw new SaasRequestException($"SaaS {metricUrl} could not be reached: {ex.Message}", inner: ex);
+        }
+
+        metrics.RecordRequest(metricUrl, environment, (int)response.StatusCode, Stopwatch.GetElapsedTime(started));
+        if (requireSuccess && !response.IsSuccessStatusCode)
+        {
+            var status = response.StatusCode;
+            response.Dispose();
+            LogRequestFailed(logger, metricUrl, (int)status);
+            throw new SaasRequestException($"SaaS {metricUrl} answered {(int)status} ({Describe(status)})", status);
+        }
+
+        return response;
+    }
+
+    private static string Describe(HttpStatusCode status) => status switch
+    {
+        HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden => "unauthorised",
+        HttpStatusCode.NotFound => "not found",
+        HttpStatusCode.BadRequest => "bad request",
+        _ => "internal error",
+    };
+
+    private static EnvironmentConfig? ReadEnvironment(JsonElement env, List<string> problems)
+    {
+        if (env.ValueKind != JsonValueKind.Object || !env.TryGetProperty("id", out var idElement) || idElement.ValueKind != JsonValueKind.String
+            || string.IsNullOrEmpty(idElement.GetString()))
+        {
+            problems.Add("an environment without an id was skipped");
+            return null;
+        }
+
+        var id = idElement.GetString()!;
+
+        // SaaS always sends the three arrays (the Go proxy would crash otherwise); be tolerant anyway.
+        var keys = Elements(env, "apiKeys").Where(k => k.ValueKind == JsonValueKind.String).Select(k => k.GetString()!).ToList();
+        return new EnvironmentConfig(id, keys, Items(env, "featureConfigs", ConfigItem.FromFlag, id, problems), Items(env, "segments", ConfigItem.FromSegment, id, problems), []);
+    }
+
+    private static List<ConfigItem> Items(JsonElement env, string property, Func<JsonElement, ConfigItem> read, string id, List<string> problems)
+    {
+        var items = new List<ConfigItem>();
+        foreach (var element in Elements(env, property))
+        {
+            try
+            {
+                items.Add(read(element));
+            }
+            catch (Exception ex) when (ex is InvalidDataException or JsonException)
+            {
+                problems.Add($"environment {id}: an item of {property} was skipped: {ex.Message}");
+            }
+        }
+
+        return items;
+    }
+
+    private static List<JsonElement> Elements(JsonElement env, string property) =>
+        env.TryGetProperty(property, out var array) && array.ValueKind == JsonValueKind.Array ? [.. array.EnumerateArray()] : [];
+
+    private Uri ClientUri(string pathAndQuery) => new(Base(options.ClientService) + pathAndQuery);
+
+    private static string Base(Uri service) => service.OriginalString.TrimEnd('/');
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "SaaS {Url} answered {StatusCode}")]
+    private static partial void LogRequestFailed(ILogger logger, string url, int statusCode);
+}
+
+/// <summary>The result of <c>GET /proxy/config</c>: the environments, and items that were unusable.</summary>
+public sealed record ProxyConfig(IReadOnlyList<EnvironmentConfig> Environments, IReadOnlyList<string> Problems);

@@ -1,0 +1,163 @@
+using System.Text.Json;
+using FfProxy.Core.Caching;
+using FfProxy.Core.Domain;
+
+namespace FfProxy.Primary.Saas;
+
+/// <summary>
+/// <c>key-{proxyKey}-inventory</c> (spec §4.2, §4.5): every Redis key this Proxy Key owns, mapped to the
+/// item's version (0 for lists and SDK keys), grouped here by environment so removals find their keys.
+/// </summary>
+public sealed class Inventory
+{
+    private readonly Dictionary<string, Dictionary<string, long>> _byEnvironment = new(StringComparer.Ordinal);
+
+    /// <summary>Environments the inventory holds keys of.</summary>
+    public IReadOnlyCollection<string> Environments => _byEnvironment.Keys;
+
+    /// <summary>Every key with its version.</summary>
+    public IEnumerable<KeyValuePair<string, long>> Keys => _byEnvironment.Values.SelectMany(keys => keys);
+
+    /// <summary>Reads a stored inventory; values may be the 2.0.9 <c>""</c> or a version number.</summary>
+    public static Inventory Parse(byte[]? json)
+    {
+        var inventory = new Inventory();
+        if (json is null)
+        {
+            return inventory;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return inventory;
+            }
+
+            var authKeys = new List<string>();
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                var version = property.Value.ValueKind == JsonValueKind.Number && property.Value.TryGetInt64(out var v) ? v : 0;
+                if (EnvironmentOf(property.Name) is { } env)
+                {
+                    inventory.Add(env, property.Name, version);
+                }
+                else
+                {
+                    authKeys.Add(property.Name);
+                }
+            }
+
+            // auth-key-* names carry no environment; keep them so a cleanup still deletes them.
+            foreach (var key in authKeys)
+            {
+                inventory.Add("", key, 0);
+            }
+        }
+        catch (JsonException)
+        {
+            // Unreadable: treated as empty, the next save replaces it.
+        }
+
+        return inventory;
+    }
+
+    /// <summary>The keys the stored form of <paramref name="config"/> occupies (spec §4.5 step 2).</summary>
+    public void Set(EnvironmentConfig config)
+    {
+        var env = config.Environment;
+        var keys = new Dictionary<string, long>(StringComparer.Ordinal);
+        if (config.ApiKeyHashes.Count > 0)
+        {
+            keys[CacheKeys.ApiConfigs(env)] = 0;
+            foreach (var hash in config.ApiKeyHashes)
+            {
+                keys[CacheKeys.AuthKey(hash.ToLowerInvariant())] = 0;
+            }
+        }
+
+        if (config.Flags.Count > 0)
+        {
+            keys[CacheKeys.FeatureConfigs(env)] = 0;
+            foreach (var flag in config.Flags)
+            {
+                keys[CacheKeys.FeatureConfig(env, flag.Identifier)] = flag.Version;
+            }
+        }
+
+        if (config.Segments.Count > 0)
+        {
+            keys[CacheKeys.Segments(env)] = 0;
+            foreach (var segment in config.Segments)
+            {
+                // Keyed by identifier (2.0.9 used the name, spec §11).
+                keys[CacheKeys.Segment(env, segment.Identifier)] = segment.Version;
+            }
+        }
+
+        _byEnvironment[env] = keys;
+    }
+
+    public void Remove(string environment) => _byEnvironment.Remove(environment);
+
+    public IReadOnlyCollection<string> KeysOf(string environment) =>
+        _byEnvironment.TryGetValue(environment, out var keys) ? keys.Keys : [];
+
+    /// <summary>The stored form: one JSON object, keys in ordinal order as Go's encoder writes maps.</summary>
+    public byte[] ToJson()
+    {
+        var all = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (key, version) in Keys)
+        {
+            all[key] = version;
+        }
+
+        var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            foreach (var (key, version) in all)
+            {
+                writer.WriteNumber(key, version);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+
+    private void Add(string environment, string key, long version)
+    {
+        if (!_byEnvironment.TryGetValue(environment, out var keys))
+        {
+            keys = new Dictionary<string, long>(StringComparer.Ordinal);
+            _byEnvironment[environment] = keys;
+        }
+
+        keys[key] = version;
+    }
+
+    /// <summary>The environment named in an <c>env-{env}-…</c> key, or null for other keys.</summary>
+    internal static string? EnvironmentOf(string key)
+    {
+        if (!key.StartsWith("env-", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        ReadOnlySpan<string> markers = ["-feature-configs", "-feature-config-", "-segments", "-segment-", "-api-configs", "-target-config"];
+        var end = -1;
+        foreach (var marker in markers)
+        {
+            var index = key.IndexOf(marker, 4, StringComparison.Ordinal);
+            if (index > 4 && (end < 0 || index < end))
+            {
+                end = index;
+            }
+        }
+
+        return end < 0 ? null : key[4..end];
+    }
+}
