@@ -2,12 +2,18 @@ using FfProxy.Core.Caching;
 using FfProxy.Core.Configuration;
 using FfProxy.Core.Sdk;
 using FfProxy.Primary;
+using FfProxy.Primary.Offline;
 
 try
 {
     var builder = WebApplication.CreateSlimBuilder(args);
     builder.AddServiceDefaults();                  // OpenTelemetry, Prometheus, liveness, resilience
     var options = builder.AddProxyOptions();       // the documented environment variables, validated
+    if (options.GenerateOfflineConfig)
+    {
+        return await OfflineExport.RunAsync(builder);  // sync once, write CONFIG_DIR, exit
+    }
+
     builder.AddListeners(options);                 // PORT, TLS, PROMETHEUS_PORT
     builder.AddConfigStore();                      // memory (single node) or Redis, snapshots
     builder.AddSdkApi();                           // tokens, SSE hub, evaluation, metrics intake

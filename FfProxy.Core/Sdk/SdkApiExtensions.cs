@@ -34,6 +34,9 @@ public static class SdkApiExtensions
         var heartbeat = builder.Configuration.GetValue("FfProxy:StreamHeartbeatSeconds", 15.0);
         services.TryAddSingleton(new StreamSettings(TimeSpan.FromSeconds(heartbeat)));
         services.TryAddSingleton<SdkApi>();
+        services.TryAddSingleton<Messaging.StreamMetrics>();
+        services.AddHttpClient(HealthHeartbeat.HttpClientName);
+        services.AddHostedService<HealthHeartbeat>();
 
         services.AddAuthorization();
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();

@@ -1,0 +1,143 @@
+using System.Text.Json;
+using FfProxy.Core.Caching;
+using FfProxy.Core.Domain;
+using FfProxy.Core.Messaging;
+using FfProxy.Core.Sdk;
+using Microsoft.Extensions.Options;
+
+namespace FfProxy.Primary.Saas;
+
+/// <summary>
+/// The Primary's SaaS stream state (spec §3.5, §3.9): kept in <see cref="ProxyStatus"/>, mirrored to
+/// <c>ffproxy_saas_stream_health</c> for Replicas starting up, announced on the control stream, and shown by the
+/// <c>ff_proxy_stream_health</c> / <c>ff_proxy_polling_status</c> gauges. Store failures are logged, never thrown:
+/// the periodic rebroadcast repairs what a Redis outage missed.
+/// </summary>
+public sealed partial class SaasStreamState(
+    ProxyStatus status,
+    IKeyValueStore store,
+    IMessageStreams streams,
+    StreamHub hub,
+    SaasMetrics metrics,
+    StreamMetrics streamMetrics,
+    ILogger<SaasStreamState> logger)
+{
+    public const int ControlStreamMaxLength = 1000;
+
+    public string Current => status.Stream.State;
+
+    public async Task SetAsync(string state, CancellationToken cancellationToken)
+    {
+        var changed = status.SetStream(state);
+        metrics.SetStreamConnected(state == StreamStates.Connected);
+        if (!changed)
+        {
+            return;
+        }
+
+        LogStateChanged(logger, state);
+        if (state == StreamStates.Disconnected)
+        {
+            // Changes can no longer reach SDKs by stream: they reconnect, get 503 and poll meanwhile.
+            hub.CloseAll();
+        }
+
+        await WriteAsync(cancellationToken).ConfigureAwait(false);
+        await BroadcastAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes the state to <c>ffproxy_saas_stream_health</c>.</summary>
+    public async Task WriteAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await store.SetAsync([new(CacheKeys.StreamHealth, Serialize())], cancellationToken).ConfigureAwait(false);
+        }
+        catch (StoreUnavailableException ex)
+        {
+            LogStoreFailed(logger, ex.Message);
+        }
+    }
+
+    /// <summary>Rewrites <c>ffproxy_saas_stream_health</c> when it differs from memory (e.g. after a Redis restart).</summary>
+    public async Task VerifyAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var stored = await store.GetAsync(CacheKeys.StreamHealth, cancellationToken).ConfigureAwait(false);
+            if (stored is null || !stored.AsSpan().SequenceEqual(Serialize()))
+            {
+                await store.SetAsync([new(CacheKeys.StreamHealth, Serialize())], cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (StoreUnavailableException ex)
+        {
+            LogStoreFailed(logger, ex.Message);
+        }
+    }
+
+    /// <summary>Publishes the state on <c>proxy:primary_to_replica_control_events</c>; Replicas only act on CONNECTED/DISCONNECTED.</summary>
+    public async Task BroadcastAsync(CancellationToken cancellationToken)
+    {
+        var state = status.Stream.State;
+        if (state == StreamStates.Initializing)
+        {
+            return;
+        }
+
+        var payload = JsonSerializer.SerializeToUtf8Bytes(StreamEvents.StreamStateMessage(state), ProxyJsonContext.Default.StreamMessage);
+        try
+        {
+            await streams.AppendAsync(CacheKeys.ControlStream, payload, ControlStreamMaxLength, cancellationToken).ConfigureAwait(false);
+            streamMetrics.Published(StreamMetrics.PrimaryToReplica, CacheKeys.ControlStream, "false");
+        }
+        catch (StoreUnavailableException ex)
+        {
+            streamMetrics.Published(StreamMetrics.PrimaryToReplica, CacheKeys.ControlStream, "err_publishing");
+            LogStoreFailed(logger, ex.Message);
+        }
+    }
+
+    private byte[] Serialize()
+    {
+        var current = status.Stream;
+        return JsonSerializer.SerializeToUtf8Bytes(new SaasStreamHealth(current.State, current.Since), ProxyJsonContext.Default.SaasStreamHealth);
+    }
+
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "SaaS stream is now {State}")]
+    private static partial void LogStateChanged(ILogger logger, string state);
+
+    [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "Could not share the SaaS stream state through the store: {Reason}")]
+    private static partial void LogStoreFailed(ILogger logger, string reason);
+}
+
+/// <summary>Re-announces the stream state to Replicas every 20 s and repairs the Redis copy every 60 s (spec §3.5).</summary>
+public sealed partial class SaasStreamStateBroadcaster(SaasStreamState state, IOptions<SaasTimings> timings, TimeProvider time, ILogger<SaasStreamStateBroadcaster> logger)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var settings = timings.Value;
+        var nextVerification = time.GetUtcNow() + settings.StateVerification;
+        using var timer = new PeriodicTimer(settings.StateBroadcast, time);
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+        {
+            try
+            {
+                await state.BroadcastAsync(stoppingToken).ConfigureAwait(false);
+                if (time.GetUtcNow() >= nextVerification)
+                {
+                    nextVerification = time.GetUtcNow() + settings.StateVerification;
+                    await state.VerifyAsync(stoppingToken).ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogFailed(logger, ex);
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 3103, Level = LogLevel.Error, Message = "Stream state broadcast failed")]
+    private static partial void LogFailed(ILogger logger, Exception exception);
+}
