@@ -15,7 +15,7 @@ try
     }
 
     builder.AddListeners(options);                 // PORT, TLS, PROMETHEUS_PORT
-    builder.AddConfigStore();                      // memory (single node) or Redis, snapshots
+    builder.AddConfigStore(options);             // memory (single node) or Redis, snapshots
     builder.AddSdkApi();                           // tokens, SSE hub, evaluation, metrics intake
     builder.AddConfigSource(options);              // the offline directory or Harness SaaS
 

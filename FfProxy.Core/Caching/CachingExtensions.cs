@@ -1,22 +1,45 @@
+using System.Diagnostics.Metrics;
+using FfProxy.Core.Caching.Redis;
 using FfProxy.Core.Configuration;
 using FfProxy.Core.Messaging;
 using FfProxy.Core.Sdk;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using StackExchange.Redis;
 
 namespace FfProxy.Core.Caching;
 
 public static class CachingExtensions
 {
+    /// <summary>Name of the Redis client registration (Aspire's connection name).</summary>
+    public const string RedisConnectionName = "redis";
+
     /// <summary>
-    /// The shared store and this process's snapshots. Process memory when REDIS_ADDRESS is empty
-    /// (single node); Redis otherwise.
+    /// The shared store, its streams and this process's snapshots: process memory when REDIS_ADDRESS is empty
+    /// (single node), Redis otherwise, through Aspire's client (health check, tracing, metrics).
     /// </summary>
-    public static IHostApplicationBuilder AddConfigStore(this IHostApplicationBuilder builder)
+    public static IHostApplicationBuilder AddConfigStore(this IHostApplicationBuilder builder, ProxyOptions options)
     {
         var services = builder.Services;
-        services.TryAddSingleton<IKeyValueStore, InMemoryKeyValueStore>();
+        if (options.InMemoryStore)
+        {
+            services.TryAddSingleton<InMemoryKeyValueStore>();
+            services.TryAddSingleton<IKeyValueStore>(sp => Metered(sp, sp.GetRequiredService<InMemoryKeyValueStore>()));
+            services.TryAddSingleton<IMessageStreams, InMemoryMessageStreams>();
+        }
+        else
+        {
+            var redis = RedisConnection.Parse(options.Redis);
+            builder.AddRedisClient(RedisConnectionName,
+                settings => settings.ConnectionString = redis.ToString(includePassword: true),
+                configureOptions: configuration => RedisConnection.Apply(configuration, options.Redis));
+            services.TryAddSingleton<RedisKeyValueStore>();
+            services.TryAddSingleton<IKeyValueStore>(sp => Metered(sp, sp.GetRequiredService<RedisKeyValueStore>()));
+            services.TryAddSingleton<IMessageStreams, RedisMessageStreams>();
+        }
+
+        services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ConfigRepository>();
         services.TryAddSingleton<SnapshotBuilder>();
         services.TryAddSingleton<SnapshotCache>();
@@ -24,5 +47,8 @@ public static class CachingExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IChangeSink, HubChangeSink>());
         services.AddHostedService<CacheHealthMonitor>();
         return builder;
+
+        static IKeyValueStore Metered(IServiceProvider services, IKeyValueStore store) =>
+            new MeteredKeyValueStore(store, services.GetRequiredService<IMeterFactory>());
     }
 }
