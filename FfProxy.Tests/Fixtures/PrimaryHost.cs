@@ -56,7 +56,7 @@ public sealed class PrimaryHost : IAsyncDisposable
         return Start(all, copy, copy.Path);
     }
 
-    public static PrimaryHost Start(IDictionary<string, string> settings, TempDirectory? owned = null, string configDir = "")
+    public static PrimaryHost Start(IDictionary<string, string> settings, TempDirectory? owned = null, string configDir = "", CapturedLogs? logs = null)
     {
         var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
         {
@@ -66,7 +66,17 @@ public sealed class PrimaryHost : IAsyncDisposable
                 web.UseSetting(key, value);
             }
 
-            web.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+            web.ConfigureLogging(logging =>
+            {
+                if (logs is null)
+                {
+                    logging.SetMinimumLevel(LogLevel.Warning);
+                }
+                else
+                {
+                    logging.AddProvider(logs);
+                }
+            });
         });
         factory.UseKestrel();
         factory.StartServer();
