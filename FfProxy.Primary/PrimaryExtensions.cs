@@ -1,6 +1,7 @@
 using System.Security.Cryptography.X509Certificates;
 using FfProxy.Core.Configuration;
 using FfProxy.Core.Messaging;
+using FfProxy.Primary.Metrics;
 using FfProxy.Primary.Offline;
 using FfProxy.Primary.Saas;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -58,6 +59,7 @@ public static class PrimaryExtensions
         builder.Services.AddSingleton<AccountStreamListener>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AccountStreamListener>());
         builder.Services.AddHostedService<SaasStreamStateBroadcaster>();
+        builder.AddMetricsForwarding(options);
         if (!options.InMemoryStore)
         {
             // Replicas learn of changes through proxy:sse_events.

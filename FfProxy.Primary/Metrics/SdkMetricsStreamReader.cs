@@ -1,0 +1,104 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using FfProxy.Core.Caching;
+using FfProxy.Core.Configuration;
+using FfProxy.Core.Domain;
+using FfProxy.Core.Messaging;
+using FfProxy.Primary.Saas;
+using Microsoft.Extensions.Options;
+
+namespace FfProxy.Primary.Metrics;
+
+/// <summary>
+/// Follows <c>stream:sdk_metrics</c> (what Replicas accepted) from <c>$</c> and feeds the aggregation queue through
+/// METRIC_STREAM_READ_CONCURRENCY parsers. After a Redis error it backs off and resumes from the last entry it saw,
+/// so nothing still in the stream is lost (spec §4.3).
+/// </summary>
+public sealed partial class SdkMetricsStreamReader(
+    IMessageStreams streams,
+    MetricsAggregator aggregator,
+    StreamMetrics streamMetrics,
+    ProxyOptions options,
+    IOptions<SaasTimings> timings,
+    TimeProvider time,
+    ILogger<SdkMetricsStreamReader> logger) : BackgroundService
+{
+    private const string Stream = CacheKeys.SdkMetricsStream;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var entries = Channel.CreateBounded<StreamEntry>(new BoundedChannelOptions(options.MetricStreamReadConcurrency * 10) { SingleWriter = true });
+        var parsers = Enumerable.Range(0, options.MetricStreamReadConcurrency).Select(_ => ParseAsync(entries.Reader, stoppingToken)).ToList();
+        var lastId = StreamPosition.NewOnly;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                streamMetrics.Subscribed(StreamMetrics.PrimaryMetricsConsumer, Stream);
+                await foreach (var entry in streams.ReadAsync(Stream, lastId, stoppingToken).ConfigureAwait(false))
+                {
+                    lastId = entry.Id;
+                    await entries.Writer.WriteAsync(entry, stoppingToken).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (StoreUnavailableException ex)
+            {
+                streamMetrics.Received(StreamMetrics.PrimaryMetricsConsumer, Stream, "err_subscribing");
+                LogReadFailed(logger, timings.Value.MetricsStreamBackoff, ex.Message);
+                try
+                {
+                    await Task.Delay(timings.Value.MetricsStreamBackoff, time, stoppingToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+        }
+
+        entries.Writer.TryComplete();
+        await Task.WhenAll(parsers).ConfigureAwait(false);
+    }
+
+    private async Task ParseAsync(ChannelReader<StreamEntry> entries, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var entry in entries.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+            {
+                SdkMetricsStreamEntry? parsed = null;
+                try
+                {
+                    parsed = JsonSerializer.Deserialize(entry.Payload.Span, ProxyJsonContext.Default.SdkMetricsStreamEntry);
+                }
+                catch (JsonException ex)
+                {
+                    LogBadEntry(logger, entry.Id, ex.Message);
+                }
+
+                if (parsed is null || parsed.EnvironmentId.Length == 0)
+                {
+                    streamMetrics.Received(StreamMetrics.PrimaryMetricsConsumer, Stream, "err_parsing_message");
+                    continue;
+                }
+
+                aggregator.Add(parsed.EnvironmentId, new MetricsRequest { MetricsData = parsed.MetricsData, TargetData = parsed.TargetData }, entry.Payload.Length);
+                streamMetrics.Received(StreamMetrics.PrimaryMetricsConsumer, Stream, "false");
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutting down.
+        }
+    }
+
+    [LoggerMessage(EventId = 4101, Level = LogLevel.Warning, Message = "Reading stream:sdk_metrics failed; resuming in {Backoff}: {Reason}")]
+    private static partial void LogReadFailed(ILogger logger, TimeSpan backoff, string reason);
+
+    [LoggerMessage(EventId = 4102, Level = LogLevel.Warning, Message = "Skipped unreadable stream:sdk_metrics entry {Id}: {Reason}")]
+    private static partial void LogBadEntry(ILogger logger, string id, string reason);
+}
