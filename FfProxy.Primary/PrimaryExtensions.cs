@@ -1,4 +1,3 @@
-using System.Security.Cryptography.X509Certificates;
 using FfProxy.Core.Configuration;
 using FfProxy.Core.Messaging;
 using FfProxy.Primary.Metrics;
@@ -14,43 +13,24 @@ namespace FfProxy.Primary;
 /// <summary>Registration of what makes this process the Primary.</summary>
 public static class PrimaryExtensions
 {
-    /// <summary>
-    /// Listens on PORT (default 7000) and PROMETHEUS_PORT unless the host supplied URLs (Aspire, tests) and
-    /// PORT was not set; serves HTTPS from TLS_CERT/TLS_KEY when TLS_ENABLED.
-    /// </summary>
-    public static WebApplicationBuilder AddListeners(this WebApplicationBuilder builder, ProxyOptions options)
-    {
-        var hostUrls = !string.IsNullOrEmpty(builder.Configuration["urls"]) || !string.IsNullOrEmpty(builder.Configuration["http_ports"]);
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.AddServerHeader = false;
-            kestrel.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(60);
-            if (hostUrls && !options.PortExplicit)
-            {
-                return;
-            }
-
-            kestrel.ListenAnyIP(options.Port, listen =>
-            {
-                if (options.TlsEnabled)
-                {
-                    listen.UseHttps(X509Certificate2.CreateFromPemFile(options.TlsCert, options.TlsKey));
-                }
-            });
-            if (options.PrometheusPort != options.Port)
-            {
-                kestrel.ListenAnyIP(options.PrometheusPort);
-            }
-        });
-        return builder;
-    }
-
     /// <summary>Where configuration comes from: the offline directory, or Harness SaaS.</summary>
     public static WebApplicationBuilder AddConfigSource(this WebApplicationBuilder builder, ProxyOptions options)
     {
+        if (!options.InMemoryStore)
+        {
+            // Replicas follow through Redis: change events on proxy:sse_events, the stream state in
+            // ffproxy_saas_stream_health and on the control stream (offline, the "stream" is always up).
+            builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IChangeSink, ReplicaEventSink>());
+            builder.Services.TryAddSingleton<SaasMetrics>();
+            builder.Services.TryAddSingleton<SaasStreamState>();
+            builder.Services.AddOptions<SaasTimings>().Bind(builder.Configuration.GetSection(SaasTimings.Section));
+            builder.Services.AddHostedService<SaasStreamStateBroadcaster>();
+        }
+
         if (options.Offline)
         {
             builder.Services.AddSingleton<OfflineConfigSource>();
+            builder.Services.AddSingleton<IStoreRepopulator>(sp => sp.GetRequiredService<OfflineConfigSource>());
             builder.Services.AddHostedService(sp => sp.GetRequiredService<OfflineConfigSource>());
             return builder;
         }
@@ -58,14 +38,12 @@ public static class PrimaryExtensions
         builder.AddSaasConnection();
         builder.Services.AddSingleton<AccountStreamListener>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AccountStreamListener>());
-        builder.Services.AddHostedService<SaasStreamStateBroadcaster>();
-        builder.AddMetricsForwarding(options);
-        if (!options.InMemoryStore)
+        if (options.InMemoryStore)
         {
-            // Replicas learn of changes through proxy:sse_events.
-            builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IChangeSink, ReplicaEventSink>());
+            builder.Services.AddHostedService<SaasStreamStateBroadcaster>();
         }
 
+        builder.AddMetricsForwarding(options);
         return builder;
     }
 
@@ -82,6 +60,7 @@ public static class PrimaryExtensions
         services.TryAddSingleton<ProxyTokenHolder>();
         services.TryAddSingleton<HarnessSaasClient>();
         services.TryAddSingleton<AccountSync>();
+        services.TryAddSingleton<IStoreRepopulator>(sp => sp.GetRequiredService<AccountSync>());
         services.TryAddSingleton<SaasStreamState>();
 
         services.AddHttpClient(HarnessSaasClient.HttpClientName)
@@ -104,3 +83,6 @@ public static class PrimaryExtensions
         return builder;
     }
 }
+
+/// <summary>Names this assembly's entry point for hosts in tests (two roles' <c>Program</c> types would clash).</summary>
+public sealed class PrimaryMarker;

@@ -30,6 +30,3 @@ catch (ProxyConfigurationException ex)
     Console.Error.WriteLine(ex.Message);
     return 2;
 }
-
-/// <summary>Entry point type, public so tests can host the Primary.</summary>
-public partial class Program;

@@ -45,14 +45,28 @@ public sealed partial class SnapshotCache(ConfigRepository repository, SnapshotB
         }
     }
 
-    /// <summary>Reloads every environment this process serves, e.g. after the store came back.</summary>
+    /// <summary>
+    /// Reloads every environment this process serves and loads every environment the store holds SDK keys of
+    /// (found by <c>env-*-api-configs</c>), so requests are served from memory even while the store is away.
+    /// </summary>
     public async Task RefreshAllAsync(CancellationToken cancellationToken)
     {
-        foreach (var env in _snapshots.Keys)
+        var environments = new HashSet<string>(_snapshots.Keys, StringComparer.Ordinal);
+        await foreach (var key in repository.Store.ScanAsync("env-", cancellationToken).ConfigureAwait(false))
+        {
+            if (key.EndsWith(ApiConfigsSuffix, StringComparison.Ordinal) && key.Length > 4 + ApiConfigsSuffix.Length)
+            {
+                environments.Add(key[4..^ApiConfigsSuffix.Length]);
+            }
+        }
+
+        foreach (var env in environments)
         {
             await RefreshAsync(env, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    private const string ApiConfigsSuffix = "-api-configs";
 
     public void Remove(string env) => _snapshots.TryRemove(env, out _);
 

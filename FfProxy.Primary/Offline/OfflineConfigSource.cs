@@ -15,7 +15,7 @@ public sealed partial class OfflineConfigSource(
     ConfigUpdater updater,
     ProxyStatus status,
     TimeProvider time,
-    ILogger<OfflineConfigSource> logger) : BackgroundService, IHostedLifecycleService
+    ILogger<OfflineConfigSource> logger) : BackgroundService, IHostedLifecycleService, Saas.IStoreRepopulator
 {
     /// <summary>Quiet time after a file event before reloading, so one save is one reload.</summary>
     public static TimeSpan Debounce { get; } = TimeSpan.FromMilliseconds(150);
@@ -99,6 +99,9 @@ public sealed partial class OfflineConfigSource(
             }
         }
     }
+
+    /// <summary>Writes the directory to the store again; what the store already holds is left as it is.</summary>
+    public Task RepopulateAsync(CancellationToken cancellationToken) => ReloadAsync(cancellationToken);
 
     private async Task ReloadAsync(CancellationToken cancellationToken)
     {

@@ -24,12 +24,13 @@ public sealed partial class AccountSync(
     ProxyOptions options,
     IOptions<SaasTimings> timings,
     TimeProvider time,
-    ILogger<AccountSync> logger) : IDisposable
+    ILogger<AccountSync> logger) : IStoreRepopulator, IDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly ConcurrentDictionary<PendingRefresh, byte> _retries = new();
     private readonly CancellationTokenSource _stopping = new();
     private bool _synced;
+    private bool _disposed;
 
     private string InventoryKey => CacheKeys.Inventory(options.ProxyKey);
 
@@ -80,6 +81,8 @@ public sealed partial class AccountSync(
         }
     }
 
+    public Task RepopulateAsync(CancellationToken cancellationToken) => SyncAllAsync(cancellationToken);
+
     /// <summary><c>POST /proxy/auth</c>; the new token is used by every later request, including stream reconnects.</summary>
     public async Task<ProxyToken> AuthenticateAsync(CancellationToken cancellationToken)
     {
@@ -119,6 +122,12 @@ public sealed partial class AccountSync(
 
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         _stopping.Cancel();
         _stopping.Dispose();
         _gate.Dispose();

@@ -59,12 +59,22 @@ public sealed partial class SaasStreamState(
         }
     }
 
-    /// <summary>Rewrites <c>ffproxy_saas_stream_health</c> when it differs from memory (e.g. after a Redis restart).</summary>
-    public async Task VerifyAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Rewrites <c>ffproxy_saas_stream_health</c> when it differs from memory. When it is gone altogether, Redis lost
+    /// its data (a restart without persistence, a flush): <paramref name="repopulate"/> writes the configuration
+    /// again first, so Replicas, which wait for this key, never reload from an empty store.
+    /// </summary>
+    public async Task VerifyAsync(Func<CancellationToken, Task> repopulate, CancellationToken cancellationToken)
     {
         try
         {
             var stored = await store.GetAsync(CacheKeys.StreamHealth, cancellationToken).ConfigureAwait(false);
+            if (stored is null)
+            {
+                LogStoreLost(logger);
+                await repopulate(cancellationToken).ConfigureAwait(false);
+            }
+
             if (stored is null || !stored.AsSpan().SequenceEqual(Serialize()))
             {
                 await store.SetAsync([new(CacheKeys.StreamHealth, Serialize())], cancellationToken).ConfigureAwait(false);
@@ -107,20 +117,27 @@ public sealed partial class SaasStreamState(
     [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "SaaS stream is now {State}")]
     private static partial void LogStateChanged(ILogger logger, string state);
 
+    [LoggerMessage(EventId = 3104, Level = LogLevel.Warning, Message = "The store lost the proxy's data; writing the configuration again")]
+    private static partial void LogStoreLost(ILogger logger);
+
     [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "Could not share the SaaS stream state through the store: {Reason}")]
     private static partial void LogStoreFailed(ILogger logger, string reason);
 }
 
 /// <summary>Re-announces the stream state to Replicas every 20 s and repairs the Redis copy every 60 s (spec §3.5).</summary>
-public sealed partial class SaasStreamStateBroadcaster(SaasStreamState state, IOptions<SaasTimings> timings, TimeProvider time, ILogger<SaasStreamStateBroadcaster> logger)
-    : BackgroundService
+public sealed partial class SaasStreamStateBroadcaster(
+    SaasStreamState state,
+    IStoreRepopulator repopulator,
+    IOptions<SaasTimings> timings,
+    TimeProvider time,
+    ILogger<SaasStreamStateBroadcaster> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = timings.Value;
-        var nextVerification = time.GetUtcNow() + settings.StateVerification;
+        var nextVerification = time.GetUtcNow();
         using var timer = new PeriodicTimer(settings.StateBroadcast, time);
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+        do
         {
             try
             {
@@ -128,7 +145,7 @@ public sealed partial class SaasStreamStateBroadcaster(SaasStreamState state, IO
                 if (time.GetUtcNow() >= nextVerification)
                 {
                     nextVerification = time.GetUtcNow() + settings.StateVerification;
-                    await state.VerifyAsync(stoppingToken).ConfigureAwait(false);
+                    await state.VerifyAsync(repopulator.RepopulateAsync, stoppingToken).ConfigureAwait(false);
                 }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -136,8 +153,15 @@ public sealed partial class SaasStreamStateBroadcaster(SaasStreamState state, IO
                 LogFailed(logger, ex);
             }
         }
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
 
     [LoggerMessage(EventId = 3103, Level = LogLevel.Error, Message = "Stream state broadcast failed")]
     private static partial void LogFailed(ILogger logger, Exception exception);
+}
+
+/// <summary>Writes the whole configuration to the store again (after the store lost its data).</summary>
+public interface IStoreRepopulator
+{
+    Task RepopulateAsync(CancellationToken cancellationToken);
 }

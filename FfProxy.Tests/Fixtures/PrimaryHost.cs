@@ -17,15 +17,16 @@ public sealed class PrimaryHost : IAsyncDisposable
 {
     public const string AuthSecret = "tests-auth-secret";
 
-    private readonly WebApplicationFactory<Program> _factory;
+    private readonly IAsyncDisposable _factory;
     private readonly TempDirectory? _configCopy;
 
-    private PrimaryHost(WebApplicationFactory<Program> factory, TempDirectory? configCopy, string configDir)
+    private PrimaryHost(IAsyncDisposable factory, IServiceProvider services, TempDirectory? configCopy, string configDir)
     {
         _factory = factory;
         _configCopy = configCopy;
         ConfigDir = configDir;
-        var addresses = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
+        Services = services;
+        var addresses = services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
         BaseAddress = new Uri(addresses.Addresses.First());
         Client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
     }
@@ -36,7 +37,7 @@ public sealed class PrimaryHost : IAsyncDisposable
 
     public string ConfigDir { get; }
 
-    public IServiceProvider Services => _factory.Services;
+    public IServiceProvider Services { get; }
 
     /// <summary>Starts an offline Primary. <paramref name="settings"/> are extra variables (name → value).</summary>
     public static PrimaryHost StartOffline(IDictionary<string, string>? settings = null, string? configSource = null)
@@ -58,7 +59,21 @@ public sealed class PrimaryHost : IAsyncDisposable
 
     public static PrimaryHost Start(IDictionary<string, string> settings, TempDirectory? owned = null, string configDir = "", CapturedLogs? logs = null)
     {
-        var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
+        var factory = Launch<FfProxy.Primary.PrimaryMarker>(settings, logs);
+        return new PrimaryHost(factory, factory.Services, owned, configDir);
+    }
+
+    /// <summary>Starts a Read Replica (FfProxy.Replica) the same way; it needs REDIS_ADDRESS.</summary>
+    public static PrimaryHost StartReplica(IDictionary<string, string> settings, CapturedLogs? logs = null)
+    {
+        var factory = Launch<FfProxy.Replica.ReplicaMarker>(settings, logs);
+        return new PrimaryHost(factory, factory.Services, null, "");
+    }
+
+    private static WebApplicationFactory<TMarker> Launch<TMarker>(IDictionary<string, string> settings, CapturedLogs? logs)
+        where TMarker : class
+    {
+        var factory = new WebApplicationFactory<TMarker>().WithWebHostBuilder(web =>
         {
             web.UseSetting("urls", "http://127.0.0.1:0");
             foreach (var (key, value) in settings)
@@ -80,7 +95,7 @@ public sealed class PrimaryHost : IAsyncDisposable
         });
         factory.UseKestrel();
         factory.StartServer();
-        return new PrimaryHost(factory, owned, configDir);
+        return factory;
     }
 
     /// <summary><c>POST /client/auth</c> with an SDK key (and optional target); returns the token.</summary>

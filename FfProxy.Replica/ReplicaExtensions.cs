@@ -1,0 +1,33 @@
+using FfProxy.Core.Configuration;
+using FfProxy.Core.Sdk;
+using FfProxy.Replica.Replication;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace FfProxy.Replica;
+
+/// <summary>Registration of what makes this process a Read Replica.</summary>
+public static class ReplicaExtensions
+{
+    /// <summary>The documented variables, as a Replica: READ_REPLICA is implied, so REDIS_ADDRESS is required.</summary>
+    public static ProxyOptions AddReplicaOptions(this WebApplicationBuilder builder)
+    {
+        builder.Configuration.AddInMemoryCollection([new("READ_REPLICA", "true")]);
+        builder.Services.TryAddSingleton(ProxyRole.Replica);
+        return builder.AddProxyOptions();
+    }
+
+    /// <summary>
+    /// Follows the Primary through Redis only (spec §3.6, §3.9, §4.3): its SaaS stream state, its change events,
+    /// and SDK metrics handed to it on <c>stream:sdk_metrics</c>.
+    /// </summary>
+    public static WebApplicationBuilder AddReplication(this WebApplicationBuilder builder, ProxyOptions options)
+    {
+        builder.Services.AddOptions<ReplicationTimings>().Bind(builder.Configuration.GetSection(ReplicationTimings.Section));
+        builder.Services.Replace(ServiceDescriptor.Singleton<ISdkMetricsSink, MetricsStreamSink>());
+        builder.Services.AddHostedService<PrimaryFollower>();
+        return builder;
+    }
+}
+
+/// <summary>Names this assembly's entry point for hosts in tests (its <c>Program</c> stays internal).</summary>
+public sealed class ReplicaMarker;

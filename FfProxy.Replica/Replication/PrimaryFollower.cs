@@ -1,0 +1,204 @@
+using System.Text.Json;
+using FfProxy.Core.Caching;
+using FfProxy.Core.Domain;
+using FfProxy.Core.Messaging;
+using FfProxy.Core.Sdk;
+using Microsoft.Extensions.Options;
+
+namespace FfProxy.Replica.Replication;
+
+/// <summary>
+/// A Replica's view of the Primary, through Redis only. At start it waits for <c>ffproxy_saas_stream_health</c>
+/// (INITIALIZING until then, so <c>/stream</c> answers 503), then follows <c>proxy:sse_events</c> (refresh the
+/// affected snapshot, then tell this process's SDK streams) and the control stream (DISCONNECTED closes SDK streams).
+/// When Redis fails it keeps serving its snapshots, reports the cache unhealthy, resubscribes from <c>$</c> and
+/// reloads every snapshot, since events of the gap are gone.
+/// </summary>
+public sealed partial class PrimaryFollower(
+    IMessageStreams streams,
+    IKeyValueStore store,
+    SnapshotCache snapshots,
+    StreamHub hub,
+    ProxyStatus status,
+    StreamMetrics streamMetrics,
+    IOptions<ReplicationTimings> timings,
+    TimeProvider time,
+    ILogger<PrimaryFollower> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        status.SetConfig(ConfigStates.ReadReplica);
+        try
+        {
+            await WaitForPrimaryAsync(stoppingToken).ConfigureAwait(false);
+            await PreloadAsync(stoppingToken).ConfigureAwait(false);
+            await Task.WhenAll(
+                FollowAsync(CacheKeys.SseEventsStream, OnEventAsync, stoppingToken),
+                FollowAsync(CacheKeys.ControlStream, OnControlAsync, stoppingToken)).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down.
+        }
+    }
+
+    /// <summary>Loads every environment into memory, so SDKs are served even if Redis goes away later.</summary>
+    private async Task PreloadAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await snapshots.RefreshAllAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (StoreUnavailableException ex)
+        {
+            // Environments then load on their first request.
+            LogRedisFailed(logger, "the configuration", ex.Message);
+        }
+    }
+
+    private async Task WaitForPrimaryAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (await ReadPrimaryStateAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return;
+            }
+
+            await Task.Delay(timings.Value.StatePoll, time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Copies the Primary's stream state from Redis; false while it has not written one.</summary>
+    private async Task<bool> ReadPrimaryStateAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var stored = await store.GetAsync(CacheKeys.StreamHealth, cancellationToken).ConfigureAwait(false);
+            status.SetCacheHealthy(true);
+            var health = stored is null ? null : JsonSerializer.Deserialize(stored, ProxyJsonContext.Default.SaasStreamHealth);
+            if (health?.State is StreamStates.Connected or StreamStates.Disconnected)
+            {
+                ApplyStreamState(health.State);
+                return true;
+            }
+        }
+        catch (StoreUnavailableException ex)
+        {
+            status.SetCacheHealthy(false);
+            LogRedisFailed(logger, CacheKeys.StreamHealth, ex.Message);
+        }
+        catch (JsonException ex)
+        {
+            LogBadMessage(logger, CacheKeys.StreamHealth, ex.Message);
+        }
+
+        return false;
+    }
+
+    private async Task FollowAsync(string stream, Func<StreamMessage, CancellationToken, Task> handle, CancellationToken cancellationToken)
+    {
+        var caughtUp = true;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                streamMetrics.Subscribed(StreamMetrics.ReplicaConsumer, stream);
+                var entries = streams.ReadAsync(stream, StreamPosition.NewOnly, cancellationToken);
+                if (!caughtUp)
+                {
+                    // Subscribed again from "$": reload what the gap may have changed, once the Primary has
+                    // written its state (after a Redis restart it first writes the configuration again).
+                    await WaitForPrimaryAsync(cancellationToken).ConfigureAwait(false);
+                    await PreloadAsync(cancellationToken).ConfigureAwait(false);
+                    caughtUp = true;
+                    LogResubscribed(logger, stream);
+                }
+
+                await foreach (var entry in entries.ConfigureAwait(false))
+                {
+                    StreamMessage? message = null;
+                    try
+                    {
+                        message = JsonSerializer.Deserialize(entry.Payload.Span, ProxyJsonContext.Default.StreamMessage);
+                    }
+                    catch (JsonException ex)
+                    {
+                        LogBadMessage(logger, stream, ex.Message);
+                    }
+
+                    if (message is null)
+                    {
+                        streamMetrics.Received(StreamMetrics.ReplicaConsumer, stream, "err_parsing_message");
+                        continue;
+                    }
+
+                    await handle(message, cancellationToken).ConfigureAwait(false);
+                    streamMetrics.Received(StreamMetrics.ReplicaConsumer, stream, "false");
+                }
+            }
+            catch (StoreUnavailableException ex)
+            {
+                caughtUp = false;
+                status.SetCacheHealthy(false);
+                streamMetrics.Received(StreamMetrics.ReplicaConsumer, stream, "err_subscribing");
+                LogRedisFailed(logger, stream, ex.Message);
+                await Task.Delay(timings.Value.ResubscribeBackoff, time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task OnEventAsync(StreamMessage message, CancellationToken cancellationToken)
+    {
+        // The store already holds the change (the Primary writes before it publishes): rebuild, then notify.
+        if (message.Domain is StreamEvents.FlagDomain or StreamEvents.SegmentDomain)
+        {
+            await snapshots.RefreshAsync(message.Environment, cancellationToken).ConfigureAwait(false);
+            hub.Publish(message);
+            return;
+        }
+
+        if (message.Event is StreamEvents.EnvironmentsRemoved or StreamEvents.ApiKeyRemoved)
+        {
+            foreach (var environment in message.Environments ?? [])
+            {
+                await snapshots.RefreshAsync(environment, cancellationToken).ConfigureAwait(false);
+                hub.Close(environment);
+            }
+        }
+    }
+
+    private Task OnControlAsync(StreamMessage message, CancellationToken cancellationToken)
+    {
+        if (message.Event == StreamEvents.StreamAction && message.Domain is StreamStates.Connected or StreamStates.Disconnected)
+        {
+            ApplyStreamState(message.Domain);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private void ApplyStreamState(string state)
+    {
+        if (status.SetStream(state))
+        {
+            LogStreamState(logger, state);
+            if (state == StreamStates.Disconnected)
+            {
+                hub.CloseAll();
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "Redis failed while reading {Source}: {Reason}")]
+    private static partial void LogRedisFailed(ILogger logger, string source, string reason);
+
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "Unreadable message on {Source}: {Reason}")]
+    private static partial void LogBadMessage(ILogger logger, string source, string reason);
+
+    [LoggerMessage(EventId = 5003, Level = LogLevel.Information, Message = "Resubscribed to {Stream} and reloaded every snapshot")]
+    private static partial void LogResubscribed(ILogger logger, string stream);
+
+    [LoggerMessage(EventId = 5004, Level = LogLevel.Information, Message = "The Primary's SaaS stream is {State}")]
+    private static partial void LogStreamState(ILogger logger, string state);
+}
