@@ -14,7 +14,7 @@ try
         return await OfflineExport.RunAsync(builder);  // sync once, write CONFIG_DIR, exit
     }
 
-    builder.AddListeners(options);                 // PORT, TLS, PROMETHEUS_PORT
+    builder.AddListeners(options.Listener());     // PORT, TLS, PROMETHEUS_PORT
     builder.AddConfigStore(options);             // memory (single node) or Redis, snapshots
     builder.AddSdkApi();                           // tokens, SSE hub, evaluation, metrics intake
     builder.AddConfigSource(options);              // the offline directory or Harness SaaS

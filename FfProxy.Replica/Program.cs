@@ -8,7 +8,7 @@ try
     var builder = WebApplication.CreateSlimBuilder(args);
     builder.AddServiceDefaults();                  // OpenTelemetry, Prometheus, liveness, resilience
     var options = builder.AddReplicaOptions();     // the documented variables; READ_REPLICA is implied
-    builder.AddListeners(options);                 // PORT, TLS, PROMETHEUS_PORT
+    builder.AddListeners(options.Listener());     // PORT, TLS, PROMETHEUS_PORT
     builder.AddConfigStore(options);               // Redis (what the Primary writes), snapshots
     builder.AddSdkApi();                           // tokens, SSE hub, evaluation, metrics intake
     builder.AddReplication(options);               // follow the Primary: state, events, metrics to Redis

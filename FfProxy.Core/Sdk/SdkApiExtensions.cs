@@ -37,6 +37,7 @@ public static class SdkApiExtensions
         services.TryAddSingleton<Messaging.StreamMetrics>();
         services.AddHttpClient(HealthHeartbeat.HttpClientName);
         services.AddHostedService<HealthHeartbeat>();
+        services.AddHostedService<StreamShutdown>();
 
         services.AddAuthorization();
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();

@@ -70,6 +70,13 @@ public sealed class PrimaryHost : IAsyncDisposable
         return new PrimaryHost(factory, factory.Services, null, "");
     }
 
+    /// <summary>Starts the YARP Gateway (FfProxy.Gateway) in front of <c>UPSTREAMS</c>.</summary>
+    public static PrimaryHost StartGateway(IDictionary<string, string> settings)
+    {
+        var factory = Launch<FfProxy.Gateway.GatewayMarker>(settings, null);
+        return new PrimaryHost(factory, factory.Services, null, "");
+    }
+
     private static WebApplicationFactory<TMarker> Launch<TMarker>(IDictionary<string, string> settings, CapturedLogs? logs)
         where TMarker : class
     {

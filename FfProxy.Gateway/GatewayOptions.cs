@@ -1,0 +1,57 @@
+using System.Globalization;
+
+namespace FfProxy.Gateway;
+
+/// <summary>The Gateway's settings could not be used; the message names the variable.</summary>
+public sealed class GatewayConfigurationException(string message) : Exception(message);
+
+/// <summary>
+/// The Gateway's variables: PORT (default 7000), TLS_ENABLED/TLS_CERT/TLS_KEY, and UPSTREAMS, the comma-separated
+/// addresses of the processes serving SDKs. The default <c>http://replicas</c> is resolved by service discovery
+/// (Aspire passes <c>services__replicas__http__N</c>, one per Replica, or the Primary in a single-node topology).
+/// </summary>
+public sealed record GatewayOptions(ListenerSettings Listener, IReadOnlyList<string> Upstreams, TimeSpan StreamIdleTimeout, TimeSpan HealthCheckInterval)
+{
+    public const string DefaultUpstream = "http://replicas";
+
+    public static GatewayOptions Read(IConfiguration configuration)
+    {
+        var portText = configuration["PORT"];
+        var port = 7000;
+        if (!string.IsNullOrEmpty(portText) && (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535))
+        {
+            throw new GatewayConfigurationException($"PORT: '{portText}' is not a port number (1-65535).");
+        }
+
+        var tls = string.Equals(configuration["TLS_ENABLED"], "true", StringComparison.OrdinalIgnoreCase);
+        var cert = configuration["TLS_CERT"] ?? "";
+        var key = configuration["TLS_KEY"] ?? "";
+        if (tls && (!File.Exists(cert) || !File.Exists(key)))
+        {
+            throw new GatewayConfigurationException("TLS_CERT, TLS_KEY: TLS_ENABLED=true needs readable PEM certificate and key files.");
+        }
+
+        var upstreams = (configuration["UPSTREAMS"] ?? DefaultUpstream)
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (var upstream in upstreams)
+        {
+            if (!Uri.TryCreate(upstream, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https"))
+            {
+                throw new GatewayConfigurationException($"UPSTREAMS: '{upstream}' is not an http(s) URL.");
+            }
+        }
+
+        if (upstreams.Length == 0)
+        {
+            throw new GatewayConfigurationException("UPSTREAMS: names no upstream.");
+        }
+
+        // Undocumented tuning knobs for tests.
+        var idle = configuration.GetValue("FfProxy:Gateway:StreamIdleTimeout", TimeSpan.FromMinutes(10));
+        var interval = configuration.GetValue("FfProxy:Gateway:HealthCheckInterval", TimeSpan.FromSeconds(5));
+        return new GatewayOptions(new ListenerSettings(port, !string.IsNullOrEmpty(portText), tls, cert, key, port), upstreams, idle, interval);
+    }
+}
+
+/// <summary>Names this assembly's entry point for hosts in tests.</summary>
+public sealed class GatewayMarker;

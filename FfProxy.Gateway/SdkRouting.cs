@@ -1,0 +1,110 @@
+using System.Text.Json;
+using Yarp.ReverseProxy;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Health;
+using Yarp.ReverseProxy.LoadBalancing;
+using Yarp.ReverseProxy.Model;
+using Yarp.ReverseProxy.Transforms;
+
+namespace FfProxy.Gateway;
+
+/// <summary>
+/// The Gateway's YARP configuration: the SDK routes of spec §2.1 go to the upstreams with per-request round-robin,
+/// so SDK requests spread over every Replica; active <c>/health</c> checks take a Replica that stops answering out,
+/// passive checks do so at once on transport failures. Stand-in for Pushpin (spec §9): <c>/stream</c> passes through
+/// unbuffered, with an idle timeout far above the 15 s SSE heartbeat.
+/// </summary>
+public static class SdkRouting
+{
+    public const string ClusterId = "sdk-upstreams";
+
+    public static WebApplicationBuilder AddSdkRouting(this WebApplicationBuilder builder, GatewayOptions options)
+    {
+        RouteConfig Route(string id, string path, params string[] methods) => new()
+        {
+            RouteId = id,
+            ClusterId = ClusterId,
+            Match = new RouteMatch { Path = path, Methods = methods.Length == 0 ? null : methods },
+        };
+
+        var cluster = new ClusterConfig
+        {
+            ClusterId = ClusterId,
+            LoadBalancingPolicy = LoadBalancingPolicies.RoundRobin,
+            Destinations = options.Upstreams.Select((address, i) => (address, i))
+                .ToDictionary(d => $"upstream-{d.i}", d => new DestinationConfig { Address = d.address }),
+            HealthCheck = new HealthCheckConfig
+            {
+                Active = new ActiveHealthCheckConfig
+                {
+                    Enabled = true,
+                    Interval = options.HealthCheckInterval,
+                    Timeout = TimeSpan.FromSeconds(3),
+                    Policy = HealthCheckConstants.ActivePolicy.ConsecutiveFailures,
+                    Path = "/health",
+                },
+                Passive = new PassiveHealthCheckConfig
+                {
+                    Enabled = true,
+                    Policy = HealthCheckConstants.PassivePolicy.TransportFailureRate,
+                    ReactivationPeriod = options.HealthCheckInterval * 2,
+                },
+            },
+            HttpRequest = new ForwarderRequestConfig { ActivityTimeout = options.StreamIdleTimeout },
+        };
+
+        builder.Services.AddReverseProxy()
+            .LoadFromMemory(
+            [
+                Route("client", "/client/{**rest}"),
+                Route("stream", "/stream", "GET"),
+                Route("sdk-metrics", "/metrics/{environment}", "POST"),
+            ],
+            [cluster])
+            .AddTransforms(transforms =>
+            {
+                if (transforms.Route.RouteId == "stream")
+                {
+                    // YARP holds response headers until the first body bytes; an SSE stream may be silent for 15 s,
+                    // so send them at once and let the SDK see its stream open.
+                    transforms.AddResponseTransform(static context =>
+                        context.ProxyResponse?.IsSuccessStatusCode == true ? new ValueTask(context.HttpContext.Response.Body.FlushAsync()) : ValueTask.CompletedTask);
+                }
+            })
+            .AddServiceDiscoveryDestinationResolver();
+        return builder;
+    }
+
+    /// <summary>
+    /// The Gateway's own <c>/health</c>: 200 while at least one upstream is not known to be unhealthy, else 503,
+    /// with the counts so an operator sees how many Replicas serve.
+    /// </summary>
+    public static WebApplication MapGatewayHealth(this WebApplication app)
+    {
+        app.MapGet("/health", (IProxyStateLookup state) =>
+        {
+            var destinations = state.TryGetCluster(ClusterId, out var cluster) ? cluster.Destinations.Values.ToList() : [];
+            var healthy = destinations.Count(d => d.Health.Active != DestinationHealth.Unhealthy && d.Health.Passive != DestinationHealth.Unhealthy);
+            var body = JsonSerializer.SerializeToUtf8Bytes(new GatewayHealth(healthy > 0 ? "healthy" : "unhealthy", healthy, destinations.Count), GatewayJsonContext.Default.GatewayHealth);
+            return new HealthResult(body, healthy > 0 ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+        });
+        return app;
+    }
+}
+
+internal sealed class HealthResult(byte[] body, int statusCode) : IResult
+{
+    public Task ExecuteAsync(HttpContext httpContext)
+    {
+        httpContext.Response.StatusCode = statusCode;
+        httpContext.Response.ContentType = "application/json";
+        return httpContext.Response.Body.WriteAsync(body).AsTask();
+    }
+}
+
+public sealed record GatewayHealth(string Status, int HealthyUpstreams, int Upstreams);
+
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(GatewayHealth))]
+public sealed partial class GatewayJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
