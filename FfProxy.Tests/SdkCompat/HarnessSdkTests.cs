@@ -31,11 +31,15 @@ public sealed class HarnessSdkTests : IAsyncLifetime
     [Theory]
     [InlineData("server-sdk.mjs", Sample.ServerKey)]
     [InlineData("client-sdk.mjs", Sample.ClientKey)]
-    public async Task Sdk_evaluates_every_kind_and_sees_an_offline_edit_through_the_stream(string driver, string sdkKey)
+    public Task Sdk_evaluates_every_kind_and_sees_an_offline_edit_through_the_stream(string driver, string sdkKey) =>
+        RunAsync(driver, sdkKey, _proxy.BaseAddress, _proxy.ConfigDir);
+
+    /// <summary>The scenario against any FfProxy serving <paramref name="configDir"/> (a single node, or the Gateway of a topology).</summary>
+    internal static async Task RunAsync(string driver, string sdkKey, Uri baseAddress, string configDir)
     {
         var scenario = new
         {
-            baseUrl = _proxy.BaseAddress.ToString().TrimEnd('/'),
+            baseUrl = baseAddress.ToString().TrimEnd('/'),
             sdkKey,
             target = new { identifier = "carol", name = "Carol", attributes = new { email = "carol@example.com", plan = "beta" } },
             flags = Flags,
@@ -50,7 +54,7 @@ public sealed class HarnessSdkTests : IAsyncLifetime
         Assert.True(JsonElement.DeepEquals(JsonDocument.Parse("{\"columns\":2,\"express\":true}").RootElement, ready.GetProperty("checkout_layout")));
 
         // Edit the value served to this target without touching the flag's version, as a person would.
-        var path = Path.Combine(Sample.EnvironmentDirectory(_proxy.ConfigDir), "feature_config.json");
+        var path = Path.Combine(Sample.EnvironmentDirectory(configDir), "feature_config.json");
         var watch = Stopwatch.StartNew();
         File.WriteAllText(path, File.ReadAllText(path).Replace("Hello, beta tester", "Edited while streaming", StringComparison.Ordinal));
         var changed = await sdk.NextAsync(TimeSpan.FromSeconds(20), "changed", "timeout");

@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using FfProxy.Tests.Fakes;
+using FfProxy.Tests.Fixtures;
+using FfProxy.Tests.Online;
+using FfProxy.Tests.SdkCompat;
+
+namespace FfProxy.Tests.Topology;
+
+/// <summary>
+/// The whole topology as the AppHost runs it (Aspire.Hosting.Testing, redis-server as a process, no Docker):
+/// Primary, two Replicas and the Gateway. Few and broad on purpose; the parts are tested below this level.
+/// </summary>
+[Collection(nameof(AppHostTests))]
+public sealed class AppHostTests
+{
+    private static readonly TimeSpan Startup = TimeSpan.FromMinutes(3);
+
+    [Fact]
+    public async Task Offline_topology_balances_sdks_over_replicas_and_relays_a_config_edit_to_every_stream()
+    {
+        using var config = new Fixtures.TempDirectory(RepositoryPaths.SampleConfig);
+        await using var app = await StartAsync($"--ConfigDir={config.Path}");
+        using var gateway = app.CreateHttpClient("gateway", "http");
+
+        var token = await AuthenticateAsync(gateway, Sample.ServerKey);
+        gateway.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        for (var i = 0; i < 6; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await gateway.GetAsync($"/client/env/{Sample.Environment}/feature-configs")).StatusCode);
+        }
+
+        foreach (var replica in (string[])["replica0", "replica1"])
+        {
+            using var direct = app.CreateHttpClient(replica, "http");
+            var scrape = await direct.GetStringAsync("/metrics");
+            Assert.True(PrometheusText.HasSample(scrape, "ff_proxy_http_requests_total", ("url", "/client/env/:environment_uuid/feature-configs"), ("code", "200")),
+                $"{replica} served part of the requests (the token the other instance issued was accepted)");
+        }
+
+        // Four streams through the Gateway land on both Replicas; an edit reaches every one within 2 s.
+        var streams = new List<SseClient>();
+        for (var i = 0; i < 4; i++)
+        {
+            streams.Add(await SseClient.ConnectAsync(gateway.BaseAddress!, token, Sample.ServerKey));
+        }
+
+        var path = Path.Combine(Sample.EnvironmentDirectory(config.Path), "feature_config.json");
+        var watch = Stopwatch.StartNew();
+        await File.WriteAllTextAsync(path, (await File.ReadAllTextAsync(path)).Replace("Hello, beta tester", "Edited in the topology", StringComparison.Ordinal));
+        foreach (var stream in streams)
+        {
+            Assert.Equal("patch", (await stream.NextEventAsync(TimeSpan.FromSeconds(5))).GetProperty("event").GetString());
+            await stream.DisposeAsync();
+        }
+
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2), $"the edit took {watch.Elapsed} to reach every stream");
+
+        // The published npm SDKs, through the Gateway (each run edits the banner once more).
+        await RestoreBannerAsync(gateway, path, "Edited in the topology");
+        await HarnessSdkTests.RunAsync("server-sdk.mjs", Sample.ServerKey, gateway.BaseAddress!, config.Path);
+        await RestoreBannerAsync(gateway, path, "Edited while streaming");
+        await HarnessSdkTests.RunAsync("client-sdk.mjs", Sample.ClientKey, gateway.BaseAddress!, config.Path);
+    }
+
+    private static async Task RestoreBannerAsync(HttpClient gateway, string path, string edited)
+    {
+        await File.WriteAllTextAsync(path, (await File.ReadAllTextAsync(path)).Replace(edited, "Hello, beta tester", StringComparison.Ordinal));
+        await Eventually.TrueAsync(async () =>
+        {
+            var first = await gateway.GetStringAsync($"/client/env/{Sample.Environment}/feature-configs");
+            var second = await gateway.GetStringAsync($"/client/env/{Sample.Environment}/feature-configs");
+            return !first.Contains(edited, StringComparison.Ordinal) && !second.Contains(edited, StringComparison.Ordinal);
+        }, TimeSpan.FromSeconds(10), "both Replicas serve the restored banner");
+    }
+
+    [Fact]
+    public async Task Online_topology_relays_saas_changes_forwards_metrics_and_survives_losing_a_replica_and_the_primary()
+    {
+        await using var saas = await FakeSaas.StartAsync();
+        const string env = OnlineProxy.Env;
+        saas.AddEnvironment(env, [OnlineProxy.ServerKey], silent: true);
+        saas.SetFlag(env, FakeSaas.Flag("dark_mode", environment: env), silent: true);
+        var proxyKey = saas.CreateProxyKey(env);
+        await using var app = await StartAsync(
+            $"--Parameters:proxy-key={proxyKey}", "--Parameters:auth-secret=topology-test-secret",
+            $"--ClientService={saas.ClientService}", $"--MetricService={saas.MetricService}",
+            "--PrimaryEnvironment:METRIC_POST_DURATION=1");
+        using var gateway = app.CreateHttpClient("gateway", "http");
+        var token = await AuthenticateAsync(gateway, OnlineProxy.ServerKey);
+        gateway.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+
+        // Every Replica's streams get a SaaS change within 2 s.
+        var streams = new List<SseClient>();
+        await Eventually.TrueAsync(async () =>
+        {
+            try
+            {
+                streams.Add(await SseClient.ConnectAsync(gateway.BaseAddress!, token, OnlineProxy.ServerKey));
+            }
+            catch (HttpRequestException ex) when (ex.StatusCode == HttpStatusCode.ServiceUnavailable)
+            {
+                // A Replica still INITIALIZING (it polls the Primary's state every 5 s).
+            }
+
+            return streams.Count == 4;
+        }, TimeSpan.FromSeconds(30), "four streams open through the Gateway");
+        var watch = Stopwatch.StartNew();
+        saas.SetFlag(env, FakeSaas.Flag("dark_mode", serve: "false", environment: env));
+        foreach (var stream in streams)
+        {
+            Assert.Equal("dark_mode", (await stream.NextEventAsync(TimeSpan.FromSeconds(5))).GetProperty("identifier").GetString());
+        }
+
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2), $"the change took {watch.Elapsed} to reach every stream");
+
+        // Metrics posted through the Gateway reach SaaS aggregated.
+        for (var i = 0; i < 4; i++)
+        {
+            using var posted = await gateway.PostAsync($"/metrics/{env}", new StringContent(
+                """{"metricsData":[{"timestamp":1,"count":1,"metricsType":"FFMETRICS","attributes":[{"key":"featureIdentifier","value":"dark_mode"},{"key":"variationIdentifier","value":"false"}]}]}""",
+                Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.OK, posted.StatusCode);
+        }
+
+        var buckets = () => saas.MetricsPosts.SelectMany(p => p.Json!["metricsData"]?.AsArray() ?? []).ToList();
+        await Eventually.TrueAsync(() => Task.FromResult(buckets().Sum(n => n!["count"]!.GetValue<int>()) == 4), TimeSpan.FromSeconds(15), "4 evaluations arrived");
+        Assert.True(buckets().Count < 4, "entries of one bucket were merged");
+
+        // A Replica is killed: its SDKs reconnect through the Gateway once, to the other one.
+        await app.ResourceCommands.ExecuteCommandAsync("replica0", KnownResourceCommands.StopCommand);
+        await Eventually.TrueAsync(async () =>
+        {
+            try
+            {
+                await using var again = await SseClient.ConnectAsync(gateway.BaseAddress!, token, OnlineProxy.ServerKey);
+                return true;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(20), "a stream reconnects through the Gateway");
+
+        // The Primary stops: the Replica keeps serving from Redis and its snapshots.
+        await app.ResourceCommands.ExecuteCommandAsync("primary", KnownResourceCommands.StopCommand);
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await gateway.GetAsync($"/client/env/{env}/target/t1/evaluations/dark_mode")).StatusCode);
+        }
+
+        foreach (var stream in streams)
+        {
+            await stream.DisposeAsync();
+        }
+    }
+
+    private static async Task<DistributedApplication> StartAsync(params string[] extra)
+    {
+        using var cancel = new CancellationTokenSource(Startup);
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.FfProxy_AppHost>(
+            ["--DcpPublisher:WaitForResourceCleanup=false", "--RedisMode=executable", "--Replicas=2",
+             "--ReplicaEnvironment:FfProxy__Replication__StatePoll=00:00:00.500", .. extra], cancel.Token);
+        var app = await builder.BuildAsync(cancel.Token);
+        await app.StartAsync(cancel.Token);
+        await app.ResourceNotifications.WaitForResourceHealthyAsync("gateway", cancel.Token);
+        return app;
+    }
+
+    private static async Task<string> AuthenticateAsync(HttpClient gateway, string sdkKey)
+    {
+        using var response = await gateway.PostAsync("/client/auth", new StringContent($$"""{"apiKey":"{{sdkKey}}"}""", Encoding.UTF8, "application/json"));
+        response.EnsureSuccessStatusCode();
+        return System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("authToken").GetString()!;
+    }
+}
+
+[CollectionDefinition(nameof(AppHostTests), DisableParallelization = true)]
+public sealed class AppHostTestGroup;
