@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Threading.Channels;
 using FfProxy.Core.Caching;
 using FfProxy.Core.Domain;
 using FfProxy.Core.Messaging;
@@ -25,6 +26,9 @@ public sealed partial class PrimaryFollower(
     TimeProvider time,
     ILogger<PrimaryFollower> logger) : BackgroundService
 {
+    private readonly Channel<(StreamMessage Message, DateTimeOffset Due)> _pending = Channel.CreateUnbounded<(StreamMessage, DateTimeOffset)>(
+        new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         status.SetConfig(ConfigStates.ReadReplica);
@@ -33,6 +37,7 @@ public sealed partial class PrimaryFollower(
             await WaitForPrimaryAsync(stoppingToken).ConfigureAwait(false);
             await PreloadAsync(stoppingToken).ConfigureAwait(false);
             await Task.WhenAll(
+                PublishDueAsync(stoppingToken),
                 FollowAsync(CacheKeys.SseEventsStream, OnEventAsync, stoppingToken),
                 FollowAsync(CacheKeys.ControlStream, OnControlAsync, stoppingToken)).ConfigureAwait(false);
         }
@@ -154,7 +159,7 @@ public sealed partial class PrimaryFollower(
         if (message.Domain is StreamEvents.FlagDomain or StreamEvents.SegmentDomain)
         {
             await snapshots.RefreshAsync(message.Environment, cancellationToken).ConfigureAwait(false);
-            hub.Publish(message);
+            _pending.Writer.TryWrite((message, time.GetUtcNow() + timings.Value.PublishDelay));
             return;
         }
 
@@ -165,6 +170,21 @@ public sealed partial class PrimaryFollower(
                 await snapshots.RefreshAsync(environment, cancellationToken).ConfigureAwait(false);
                 hub.Close(environment);
             }
+        }
+    }
+
+    /// <summary>Sends changes to SDK streams in order, each once its <see cref="ReplicationTimings.PublishDelay"/> passed.</summary>
+    private async Task PublishDueAsync(CancellationToken cancellationToken)
+    {
+        await foreach (var (message, due) in _pending.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var wait = due - time.GetUtcNow();
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, time, cancellationToken).ConfigureAwait(false);
+            }
+
+            hub.Publish(message);
         }
     }
 

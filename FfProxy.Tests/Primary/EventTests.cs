@@ -4,7 +4,7 @@ using System.Text.Json;
 using FfProxy.Tests.Fakes;
 using FfProxy.Tests.Fixtures;
 
-namespace FfProxy.Tests.Online;
+namespace FfProxy.Tests.Primary;
 
 /// <summary>Every account-stream event of spec §3.4: store first, then the Primary's SDK streams and proxy:sse_events.</summary>
 public sealed class EventTests(RedisServer redis) : IClassFixture<RedisServer>

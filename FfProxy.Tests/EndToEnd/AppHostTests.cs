@@ -7,10 +7,10 @@ using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using FfProxy.Tests.Fakes;
 using FfProxy.Tests.Fixtures;
-using FfProxy.Tests.Online;
+using FfProxy.Tests.Replica;
 using FfProxy.Tests.SdkCompat;
 
-namespace FfProxy.Tests.Topology;
+namespace FfProxy.Tests.EndToEnd;
 
 /// <summary>
 /// The whole topology as the AppHost runs it (Aspire.Hosting.Testing, redis-server as a process, no Docker):

@@ -4,7 +4,7 @@ using FfProxy.Tests.Fakes;
 using FfProxy.Tests.Fixtures;
 using StackExchange.Redis;
 
-namespace FfProxy.Tests.Online;
+namespace FfProxy.Tests.Fixtures;
 
 /// <summary>
 /// An online Primary wired to a <see cref="FakeSaas"/> and a real redis-server, with the SaaS timings shortened

@@ -5,7 +5,7 @@ using System.Text.Json;
 using FfProxy.Tests.Fakes;
 using FfProxy.Tests.Fixtures;
 
-namespace FfProxy.Tests.Online;
+namespace FfProxy.Tests.Replica;
 
 /// <summary>Read Replicas following an online Primary through a real Redis (spec §3.6, §3.9, §4.3).</summary>
 public sealed class ReplicaTests(RedisServer redis) : IClassFixture<RedisServer>

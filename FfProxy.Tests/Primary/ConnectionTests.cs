@@ -3,7 +3,7 @@ using System.Text.Json;
 using FfProxy.Tests.Fakes;
 using FfProxy.Tests.Fixtures;
 
-namespace FfProxy.Tests.Online;
+namespace FfProxy.Tests.Primary;
 
 /// <summary>The stream state machine (spec §3.5), smart cleanup after downtime (§4.5) and health (§2.12).</summary>
 public sealed class ConnectionTests(RedisServer redis) : IClassFixture<RedisServer>

@@ -3,8 +3,9 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using FfProxy.Tests.Fakes;
 using FfProxy.Tests.Fixtures;
+using FfProxy.Tests.Replica;
 
-namespace FfProxy.Tests.Online;
+namespace FfProxy.Tests.Gateway;
 
 /// <summary>The YARP Gateway in front of two Replicas: per-request balancing, SSE pass-through, failover.</summary>
 public sealed class GatewayTests(RedisServer redis) : IClassFixture<RedisServer>

@@ -3,7 +3,7 @@ using System.Text.Json;
 using FfProxy.Tests.Fakes;
 using FfProxy.Tests.Fixtures;
 
-namespace FfProxy.Tests.Online;
+namespace FfProxy.Tests.Replica;
 
 /// <summary>The Primary, a Replica and the streams on a three-node Redis Cluster (comma-separated REDIS_ADDRESS).</summary>
 public sealed class ClusterTopologyTests(RedisCluster cluster) : IClassFixture<RedisCluster>

@@ -3,7 +3,7 @@ using System.Text.Json;
 using FfProxy.Tests.Fakes;
 using FfProxy.Tests.Fixtures;
 
-namespace FfProxy.Tests.Online;
+namespace FfProxy.Tests.Primary;
 
 /// <summary>Start-up sync into Redis (spec §3.2, §3.3, §4.2, §4.5) and the requests it makes (§3.1).</summary>
 public sealed class SyncTests(RedisServer redis) : IClassFixture<RedisServer>

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using FfProxy.Tests.Fakes;
 using FfProxy.Tests.Fixtures;
 
-namespace FfProxy.Tests.Online;
+namespace FfProxy.Tests.Primary;
 
 /// <summary>GENERATE_OFFLINE_CONFIG: an online proxy writes the directory an offline one serves identically.</summary>
 public sealed class OfflineExportTests(RedisServer redis) : IClassFixture<RedisServer>
