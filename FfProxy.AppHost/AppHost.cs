@@ -69,24 +69,25 @@ if (redis is null)
 else
 {
     primary.WithEnvironment("REDIS_ADDRESS", redis.Resource.ConnectionStringExpression).WaitFor(redis);
-    for (var i = 0; i < replicaCount; i++)
+
+    // Publishing describes one Replica service that the platform scales (Container Apps, a Deployment with an
+    // autoscaler); running locally starts named instances, so the Gateway balances each request across them
+    // (a replica set would be balanced per connection by DCP's proxy, which keep-alive defeats).
+    var instances = publishing ? [""] : Enumerable.Range(0, replicaCount).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+    for (var i = 0; i < instances.Length; i++)
     {
-        var name = "replica" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var replica = builder.AddProject<Projects.FfProxy_Replica>(name, launchProfileName: null)
+        var replica = builder.AddProject<Projects.FfProxy_Replica>("replica" + instances[i], launchProfileName: null)
             .WithHttpEndpoint(name: "http")
             .WithEnvironment("REDIS_ADDRESS", redis.Resource.ConnectionStringExpression)
             .WithEnvironment("AUTH_SECRET", authSecret)
             .WithHttpHealthCheck("/health")
             .WaitFor(redis);
         PassThrough(replica, "ReplicaEnvironment");
-
-        // Named instances, one service: YARP balances per request across them (a replica set would be
-        // balanced per connection by DCP's proxy, which keep-alive defeats).
         var variable = "services__replicas__http__" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
         gateway.WithEnvironment(variable, replica.GetEndpoint("http")).WaitFor(replica);
     }
 
-    if (replicaCount == 0)
+    if (instances.Length == 0)
     {
         gateway.WithEnvironment("services__replicas__http__0", primary.GetEndpoint("http")).WaitFor(primary);
     }

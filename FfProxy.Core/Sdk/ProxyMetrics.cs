@@ -41,6 +41,10 @@ public sealed class ProxyMetrics
 
     public ProxyRole Role { get; }
 
+    /// <summary><c>ff_proxy_sdk_streams_connected</c>: SDK streams this process holds (not in the Go proxy; dashboards want it).</summary>
+    public void ObserveConnectedStreams(Func<int> count) =>
+        _meter.CreateObservableGauge("ff_proxy_sdk_streams_connected", count, unit: null, description: "SDK streams (SSE) connected to this instance");
+
     public Meter Meter => _meter;
 
     public static IReadOnlyList<double> CacheDurationBuckets => CacheBuckets;

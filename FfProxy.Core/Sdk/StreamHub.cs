@@ -10,10 +10,19 @@ namespace FfProxy.Core.Sdk;
 /// The SDK streams this process holds, grouped by environment (what Pushpin channels were in the Go proxy).
 /// A publish serialises the SSE frame once and queues it on every connection of the environment.
 /// </summary>
-public sealed partial class StreamHub(ProxyMetrics metrics, ILogger<StreamHub> logger)
+public sealed partial class StreamHub
 {
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<StreamConnection, byte>> _byEnvironment = new(StringComparer.Ordinal);
+    private readonly ProxyMetrics _metrics;
+    private readonly ILogger<StreamHub> _logger;
     private int _count;
+
+    public StreamHub(ProxyMetrics metrics, ILogger<StreamHub> logger)
+    {
+        _metrics = metrics;
+        _logger = logger;
+        metrics.ObserveConnectedStreams(() => ConnectionCount);
+    }
 
     /// <summary>Connected SDK streams in this process.</summary>
     public int ConnectionCount => Volatile.Read(ref _count);
@@ -41,14 +50,14 @@ public sealed partial class StreamHub(ProxyMetrics metrics, ILogger<StreamHub> l
                 }
                 else
                 {
-                    LogSlowClient(logger, message.Environment);
+                    LogSlowClient(_logger, message.Environment);
                     connection.Complete();
                 }
             }
         }
 
-        metrics.RecordSdkEventPublished(message.Environment, delivered);
-        LogPublished(logger, message.Event, message.Domain, message.Identifier, message.Environment, delivered);
+        _metrics.RecordSdkEventPublished(message.Environment, delivered);
+        LogPublished(_logger, message.Event, message.Domain, message.Identifier, message.Environment, delivered);
         return delivered;
     }
 
@@ -62,7 +71,7 @@ public sealed partial class StreamHub(ProxyMetrics metrics, ILogger<StreamHub> l
                 connection.Complete();
             }
 
-            LogClosed(logger, environment, connections.Count);
+            LogClosed(_logger, environment, connections.Count);
         }
     }
 

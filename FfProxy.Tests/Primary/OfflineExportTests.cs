@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using FfProxy.Tests.Fakes;
 using FfProxy.Tests.Fixtures;
 
@@ -69,24 +68,6 @@ public sealed class OfflineExportTests(RedisServer redis) : IClassFixture<RedisS
     }
 
     /// <summary>Runs the built Primary as its own process, as an operator would.</summary>
-    private static async Task<(int ExitCode, string Output)> RunPrimaryAsync(Dictionary<string, string> environment)
-    {
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "FfProxy.Primary.dll")])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var (key, value) in environment)
-        {
-            start.Environment[key] = value;
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout + await stderr);
-    }
+    private static Task<(int ExitCode, string Output)> RunPrimaryAsync(Dictionary<string, string> environment) =>
+        Commands.RunAsync("dotnet", [Path.Combine(AppContext.BaseDirectory, "FfProxy.Primary.dll")], environment: environment, timeout: TimeSpan.FromSeconds(60));
 }

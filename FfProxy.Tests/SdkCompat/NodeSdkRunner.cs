@@ -11,7 +11,6 @@ namespace FfProxy.Tests.SdkCompat;
 /// </summary>
 public sealed class NodeSdkRunner : IAsyncDisposable
 {
-    private static readonly SemaphoreSlim InstallGate = new(1, 1);
     private readonly Process _process;
     private readonly Channel<JsonElement> _lines = Channel.CreateUnbounded<JsonElement>();
     private readonly Task _stdout;
@@ -91,34 +90,7 @@ public sealed class NodeSdkRunner : IAsyncDisposable
         _lines.Writer.TryComplete();
     }
 
-    private static async Task EnsureInstalledAsync()
-    {
-        await InstallGate.WaitAsync();
-        try
-        {
-            if (Directory.Exists(Path.Combine(NodeDirectory, "node_modules", "@harnessio", "ff-nodejs-server-sdk"))
-                && Directory.Exists(Path.Combine(NodeDirectory, "node_modules", "@harnessio", "ff-javascript-client-sdk")))
-            {
-                return;
-            }
-
-            var start = new ProcessStartInfo("npm", ["ci", "--no-audit", "--no-fund"])
-            {
-                WorkingDirectory = NodeDirectory,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            using var npm = Process.Start(start)!;
-            var output = npm.StandardError.ReadToEndAsync();
-            await npm.StandardOutput.ReadToEndAsync();
-            await npm.WaitForExitAsync();
-            Assert.True(npm.ExitCode == 0, "npm ci failed: " + await output);
-        }
-        finally
-        {
-            InstallGate.Release();
-        }
-    }
+    private static Task EnsureInstalledAsync() => Commands.NpmCiAsync(NodeDirectory, Path.Combine("@harnessio", "ff-javascript-client-sdk"));
 
     public async ValueTask DisposeAsync()
     {
