@@ -27,6 +27,7 @@ public sealed partial class SdkApi(
     Evaluator evaluator,
     ISdkMetricsSink metricsSink,
     ITargetForwarder targetForwarder,
+    TargetCache targets,
     ProxyMetrics metrics,
     StreamSettings streamSettings,
     TimeProvider time,
@@ -363,20 +364,20 @@ public sealed partial class SdkApi(
             LogBadTargetHeader(logger, environment);
         }
 
-        try
+        if (!targets.TryGet(environment, identifier, out var stored))
         {
-            var stored = await repository.GetTargetAsync(environment, identifier, context.RequestAborted).ConfigureAwait(false);
-            if (stored is not null)
+            try
             {
-                return stored;
+                stored = await repository.GetTargetAsync(environment, identifier, context.RequestAborted).ConfigureAwait(false);
+                targets.Set(environment, identifier, stored);
+            }
+            catch (StoreUnavailableException ex)
+            {
+                LogTargetLookupFailed(logger, environment, ex);
             }
         }
-        catch (StoreUnavailableException ex)
-        {
-            LogTargetLookupFailed(logger, environment, ex);
-        }
 
-        return new Target { Identifier = identifier };
+        return stored ?? new Target { Identifier = identifier };
     }
 
     private async Task SaveTargetAsync(string environment, Target target, CancellationToken cancellationToken)
@@ -395,6 +396,7 @@ public sealed partial class SdkApi(
 
         try
         {
+            targets.Set(environment, stored.Identifier, stored);
             await repository.SaveTargetAsync(environment, stored, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is StoreUnavailableException or OperationCanceledException)

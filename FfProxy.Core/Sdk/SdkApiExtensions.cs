@@ -33,6 +33,7 @@ public static class SdkApiExtensions
         // Undocumented tuning knob for tests; SDKs expect the Pushpin-compatible 15 s.
         var heartbeat = builder.Configuration.GetValue("FfProxy:StreamHeartbeatSeconds", 15.0);
         services.TryAddSingleton(new StreamSettings(TimeSpan.FromSeconds(heartbeat)));
+        services.TryAddSingleton<TargetCache>();
         services.TryAddSingleton<SdkApi>();
         services.TryAddSingleton<Messaging.StreamMetrics>();
         services.AddHttpClient(HealthHeartbeat.HttpClientName);
