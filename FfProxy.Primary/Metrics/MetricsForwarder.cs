@@ -48,7 +48,8 @@ public sealed partial class MetricsForwarder(
             return;
         }
 
-        // What came in since the last flush still goes out (the loop has ended, so this is the only flush running).
+        // What came in since the last flush still goes out. The loop has ended by now, unless the host stopped waiting
+        // for it; then the host token is cancelled too and this flush ends at once.
         using var limit = new CancellationTokenSource(ShutdownFlushTimeout, time);
         using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, limit.Token);
         try
