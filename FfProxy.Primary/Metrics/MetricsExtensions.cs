@@ -8,17 +8,25 @@ public static class MetricsExtensions
 {
     /// <summary>
     /// The online Primary's forwarding of SDK metrics (its own intake and, with Redis, what Replicas put on
-    /// <c>stream:sdk_metrics</c>) and, with FORWARD_TARGETS, of targets.
+    /// <c>stream:sdk_metrics</c>) and, with FORWARD_TARGETS, of targets. Needs the SaaS connection
+    /// (<see cref="PrimaryExtensions.AddSaasConnection"/>); not for offline mode, where metrics go nowhere.
     /// </summary>
-    public static WebApplicationBuilder AddMetricsForwarding(this WebApplicationBuilder builder, ProxyOptions options)
+    public static IHostApplicationBuilder AddMetricsForwarding(this IHostApplicationBuilder builder, ProxyOptions options)
     {
         var services = builder.Services;
         services.TryAddSingleton<MetricsAggregator>();
-        services.Replace(ServiceDescriptor.Singleton<ISdkMetricsSink, AggregatingMetricsSink>());
+
+        // The forwarder runs even when METRIC_POST_DURATION=0, only to say that forwarding is off.
         services.AddHostedService<MetricsForwarder>();
-        if (!options.InMemoryStore)
+        if (options.MetricPostDuration > 0)
         {
-            services.AddHostedService<SdkMetricsStreamReader>();
+            // Only while something drains the queue: with forwarding off, intake keeps the default sink that
+            // accepts and forgets, so nothing accumulates for ever.
+            services.Replace(ServiceDescriptor.Singleton<ISdkMetricsSink, AggregatingMetricsSink>());
+            if (!options.InMemoryStore)
+            {
+                services.AddHostedService<SdkMetricsStreamReader>();
+            }
         }
 
         if (options.ForwardTargets)

@@ -2,20 +2,9 @@ using System.Text.Json;
 using System.Threading.Channels;
 using FfProxy.Core.Configuration;
 using FfProxy.Core.Domain;
-using FfProxy.Core.Sdk;
 using FfProxy.Primary.Saas;
 
 namespace FfProxy.Primary.Metrics;
-
-/// <summary>The Primary's intake of <c>POST /metrics/{env}</c>: into the aggregation queue.</summary>
-public sealed class AggregatingMetricsSink(MetricsAggregator aggregator) : ISdkMetricsSink
-{
-    public ValueTask AcceptAsync(string environment, MetricsRequest metrics, int payloadBytes, CancellationToken cancellationToken)
-    {
-        aggregator.Add(environment, metrics, payloadBytes);
-        return ValueTask.CompletedTask;
-    }
-}
 
 /// <summary>
 /// Posts aggregated metrics to SaaS every METRIC_POST_DURATION seconds (0 disables it) and whenever 1 MiB has
@@ -31,7 +20,18 @@ public sealed partial class MetricsForwarder(
     TimeProvider time,
     ILogger<MetricsForwarder> logger) : BackgroundService
 {
+    /// <summary>
+    /// Flushes in a row that may find no proxy token (before the first <c>/proxy/auth</c> succeeds) while the
+    /// drained batches wait in the queue; then they are dropped. Each flush drains at most about 1 MiB (the size
+    /// trigger), so what waits stays bounded even if SaaS never answers.
+    /// </summary>
+    public const int MaxFlushesWithoutToken = 10;
+
+    /// <summary>How long the last flush may take when the host stops, however long the host would wait.</summary>
+    public static TimeSpan ShutdownFlushTimeout { get; } = TimeSpan.FromSeconds(5);
+
     private readonly Channel<bool> _sizeTrigger = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private int _flushesWithoutToken;
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
@@ -43,11 +43,22 @@ public sealed partial class MetricsForwarder(
     {
         aggregator.FlushRequested -= OnFlushRequested;
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
-
-        // What came in since the last flush still goes out, within the host's shutdown time.
-        if (options.MetricPostDuration > 0)
+        if (options.MetricPostDuration <= 0)
         {
-            await FlushAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        // What came in since the last flush still goes out. The loop has ended by now, unless the host stopped waiting
+        // for it; then the host token is cancelled too and this flush ends at once.
+        using var limit = new CancellationTokenSource(ShutdownFlushTimeout, time);
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, limit.Token);
+        try
+        {
+            await FlushAsync(final: true, either.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            LogShutdownFlushCut(logger);
         }
     }
 
@@ -79,65 +90,79 @@ public sealed partial class MetricsForwarder(
 
             try
             {
-                await FlushAsync(stoppingToken).ConfigureAwait(false);
+                await FlushAsync(final: false, stoppingToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
+                // The next interval tries again with whatever has come in by then.
                 LogFlushCrashed(logger, ex);
             }
         }
     }
 
-    /// <summary>Posts everything accumulated; returns the number of requests that succeeded.</summary>
-    public async Task<int> FlushAsync(CancellationToken cancellationToken)
+    private async Task FlushAsync(bool final, CancellationToken cancellationToken)
     {
         var batches = aggregator.Drain();
         if (batches.Count == 0)
         {
-            return 0;
+            return;
         }
 
         if (tokens.Current is not { } token)
         {
-            LogNoToken(logger, batches.Count);
-            foreach (var batch in batches)
-            {
-                metrics.RecordMetricsForwarded(batch.Environment, error: true);
-            }
-
-            return 0;
+            HoldOrDrop(batches, final);
+            return;
         }
 
-        var posted = 0;
+        _flushesWithoutToken = 0;
         foreach (var batch in batches)
         {
             if (batch.MetricsData.Count > 0)
             {
-                posted += await PostAsync(token, batch.Environment, new MetricsRequest { MetricsData = batch.MetricsData }, cancellationToken).ConfigureAwait(false);
+                await PostAsync(token, batch.Environment, new MetricsRequest { MetricsData = batch.MetricsData }, cancellationToken).ConfigureAwait(false);
             }
 
             if (batch.TargetData.Count > 0)
             {
-                posted += await PostAsync(token, batch.Environment, new MetricsRequest { TargetData = batch.TargetData }, cancellationToken).ConfigureAwait(false);
+                await PostAsync(token, batch.Environment, new MetricsRequest { TargetData = batch.TargetData }, cancellationToken).ConfigureAwait(false);
             }
         }
-
-        return posted;
     }
 
-    private async Task<int> PostAsync(ProxyToken token, string environment, MetricsRequest body, CancellationToken cancellationToken)
+    private void HoldOrDrop(IReadOnlyList<MetricsBatch> batches, bool final)
+    {
+        if (!final && ++_flushesWithoutToken < MaxFlushesWithoutToken)
+        {
+            // Back into the queue, where buckets merge again; no bytes, as they were counted when they came in and
+            // would otherwise set off the size trigger again at once.
+            foreach (var batch in batches)
+            {
+                aggregator.Add(batch.Environment, new MetricsRequest { MetricsData = batch.MetricsData, TargetData = batch.TargetData }, payloadBytes: 0);
+            }
+
+            LogHeldForToken(logger, batches.Count);
+            return;
+        }
+
+        _flushesWithoutToken = 0;
+        LogDroppedWithoutToken(logger, batches.Count);
+        foreach (var batch in batches)
+        {
+            metrics.RecordMetricsForwarded(batch.Environment, error: true);
+        }
+    }
+
+    private async Task PostAsync(ProxyToken token, string environment, MetricsRequest body, CancellationToken cancellationToken)
     {
         try
         {
             await saas.PostMetricsAsync(token, environment, JsonSerializer.SerializeToUtf8Bytes(body, ProxyJsonContext.Default.MetricsRequest), cancellationToken).ConfigureAwait(false);
             metrics.RecordMetricsForwarded(environment, error: false);
-            return 1;
         }
         catch (SaasRequestException ex)
         {
             metrics.RecordMetricsForwarded(environment, error: true);
             LogPostFailed(logger, environment, ex.Message);
-            return 0;
         }
     }
 
@@ -146,12 +171,18 @@ public sealed partial class MetricsForwarder(
     [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Metrics forwarding is disabled (METRIC_POST_DURATION=0)")]
     private static partial void LogDisabled(ILogger logger);
 
-    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Dropped metrics of {Count} environments: no SaaS token yet")]
-    private static partial void LogNoToken(ILogger logger, int count);
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Dropped metrics of {Count} environments: no SaaS token")]
+    private static partial void LogDroppedWithoutToken(ILogger logger, int count);
 
     [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Posting metrics of environment {Environment} failed; the batch is dropped: {Reason}")]
     private static partial void LogPostFailed(ILogger logger, string environment, string reason);
 
     [LoggerMessage(EventId = 4004, Level = LogLevel.Error, Message = "Metrics flush failed")]
     private static partial void LogFlushCrashed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 4005, Level = LogLevel.Information, Message = "Holding metrics of {Count} environments until there is a SaaS token")]
+    private static partial void LogHeldForToken(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 4006, Level = LogLevel.Warning, Message = "The last metrics flush was cut short by shutdown")]
+    private static partial void LogShutdownFlushCut(ILogger logger);
 }

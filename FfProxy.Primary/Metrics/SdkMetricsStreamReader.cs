@@ -45,10 +45,20 @@ public sealed partial class SdkMetricsStreamReader(
             {
                 break;
             }
-            catch (StoreUnavailableException ex)
+            catch (Exception ex)
             {
-                streamMetrics.Received(StreamMetrics.PrimaryMetricsConsumer, Stream, "err_subscribing");
-                LogReadFailed(logger, timings.Value.MetricsStreamBackoff, ex.Message);
+                // Redis errors arrive as StoreUnavailableException; anything else must not end the reader either.
+                var unavailable = ex is StoreUnavailableException;
+                streamMetrics.Received(StreamMetrics.PrimaryMetricsConsumer, Stream, unavailable ? "err_subscribing" : "unexpected_error");
+                if (unavailable)
+                {
+                    LogReadFailed(logger, timings.Value.MetricsStreamBackoff, ex.Message);
+                }
+                else
+                {
+                    LogReadCrashed(logger, timings.Value.MetricsStreamBackoff, ex);
+                }
+
                 try
                 {
                     await Task.Delay(timings.Value.MetricsStreamBackoff, time, stoppingToken).ConfigureAwait(false);
@@ -70,17 +80,7 @@ public sealed partial class SdkMetricsStreamReader(
         {
             await foreach (var entry in entries.ReadAllAsync(stoppingToken).ConfigureAwait(false))
             {
-                SdkMetricsStreamEntry? parsed = null;
-                try
-                {
-                    parsed = JsonSerializer.Deserialize(entry.Payload.Span, ProxyJsonContext.Default.SdkMetricsStreamEntry);
-                }
-                catch (JsonException ex)
-                {
-                    LogBadEntry(logger, entry.Id, ex.Message);
-                }
-
-                if (parsed is null || parsed.EnvironmentId.Length == 0)
+                if (Parse(entry) is not { } parsed)
                 {
                     streamMetrics.Received(StreamMetrics.PrimaryMetricsConsumer, Stream, "err_parsing_message");
                     continue;
@@ -95,6 +95,29 @@ public sealed partial class SdkMetricsStreamReader(
             // Shutting down.
         }
     }
+
+    private SdkMetricsStreamEntry? Parse(StreamEntry entry)
+    {
+        try
+        {
+            var parsed = JsonSerializer.Deserialize(entry.Payload.Span, ProxyJsonContext.Default.SdkMetricsStreamEntry);
+            if (parsed is { EnvironmentId.Length: > 0 })
+            {
+                return parsed;
+            }
+
+            LogBadEntry(logger, entry.Id, "no environment_id");
+        }
+        catch (JsonException ex)
+        {
+            LogBadEntry(logger, entry.Id, ex.Message);
+        }
+
+        return null;
+    }
+
+    [LoggerMessage(EventId = 4103, Level = LogLevel.Error, Message = "Reading stream:sdk_metrics failed unexpectedly; resuming in {Backoff}")]
+    private static partial void LogReadCrashed(ILogger logger, TimeSpan backoff, Exception exception);
 
     [LoggerMessage(EventId = 4101, Level = LogLevel.Warning, Message = "Reading stream:sdk_metrics failed; resuming in {Backoff}: {Reason}")]
     private static partial void LogReadFailed(ILogger logger, TimeSpan backoff, string reason);
