@@ -76,6 +76,9 @@ public static class PrimaryExtensions
                 });
                 pipeline.AddTimeout(timings.RequestTimeout);
             });
+        services.AddHttpClient(HarnessSaasClient.NoRetryHttpClientName)
+            .AddResilienceHandler("saas-no-retry", static (pipeline, context) =>
+                pipeline.AddTimeout(context.ServiceProvider.GetRequiredService<IOptions<SaasTimings>>().Value.RequestTimeout));
         services.AddHttpClient(AccountStreamListener.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan);
 
         // The Proxy Key travels in /proxy/config's query string: request URIs are never logged.

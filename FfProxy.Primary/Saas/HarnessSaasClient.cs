@@ -28,6 +28,9 @@ public sealed partial class HarnessSaasClient(
     ILogger<HarnessSaasClient> logger)
 {
     public const string HttpClientName = "saas";
+
+    /// <summary>For posts that must not be repeated (metrics: a retried batch could be counted twice; targets).</summary>
+    public const string NoRetryHttpClientName = "saas-no-retry";
     public const int PageSize = 10;
 
     private static readonly JsonDocumentOptions DocumentOptions = new() { AllowTrailingCommas = true };
@@ -130,7 +133,7 @@ public sealed partial class HarnessSaasClient(
         request.Headers.ConnectionClose = true;
         request.Headers.TryAddWithoutValidation("x-api-key", "");
         request.Content = new ByteArrayContent(body) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } };
-        using var response = await SendAsync(request, "/metrics", environment, cancellationToken).ConfigureAwait(false);
+        using var response = await SendAsync(request, "/metrics", environment, cancellationToken, client: NoRetryHttpClientName).ConfigureAwait(false);
     }
 
     /// <summary><c>POST /client/auth</c> with an SDK key and target (FORWARD_TARGETS); the answer is ignored.</summary>
@@ -138,7 +141,7 @@ public sealed partial class HarnessSaasClient(
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, ClientUri("/client/auth"));
         request.Content = new ByteArrayContent(body) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } };
-        using var response = await SendAsync(request, "/client/auth", "", cancellationToken, requireSuccess: false).ConfigureAwait(false);
+        using var response = await SendAsync(request, "/client/auth", "", cancellationToken, requireSuccess: false, client: NoRetryHttpClientName).ConfigureAwait(false);
     }
 
     /// <summary>The account stream request of spec §3.4, with the latest token.</summary>
@@ -203,13 +206,13 @@ public sealed partial class HarnessSaasClient(
     }
 
     private async Task<HttpResponseMessage> SendAsync(
-        HttpRequestMessage request, string metricUrl, string environment, CancellationToken cancellationToken, bool requireSuccess = true)
+        HttpRequestMessage request, string metricUrl, string environment, CancellationToken cancellationToken, bool requireSuccess = true, string client = HttpClientName)
     {
         var started = Stopwatch.GetTimestamp();
         HttpResponseMessage response;
         try
         {
-            response = await httpClients.CreateClient(HttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            response = await httpClients.CreateClient(client).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is HttpRequestException or TimeoutException or Polly.Timeout.TimeoutRejectedException
             || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))

@@ -82,6 +82,20 @@ public sealed class MetricsForwardingTests(RedisServer redis) : IClassFixture<Re
         Assert.Empty(proxy.Saas.MetricsPosts);
     }
 
+    [Fact]
+    public async Task A_metrics_post_that_saas_refuses_is_not_repeated()
+    {
+        await using var proxy = await OnlineProxy.StartAsync(redis, new Dictionary<string, string> { ["METRIC_POST_DURATION"] = "1" });
+        proxy.Saas.FailMetricsWith = HttpStatusCode.InternalServerError;
+        using var client = await proxy.Primary.AuthenticatedClientAsync(OnlineProxy.ServerKey);
+
+        using var response = await client.PostAsync($"/metrics/{Env}", Body(count: 1, target: "t"));
+
+        await Eventually.TrueAsync(() => Task.FromResult(proxy.Saas.MetricsPosts.Count >= 2), Within, "the metrics and the targets were posted once each");
+        await Task.Delay(2500); // long enough for retries, and for a next flush that must not resend the dropped batches
+        Assert.Equal(2, proxy.Saas.MetricsPosts.Count);
+    }
+
     private static string MetricsJson(int count) => $$"""
         [{"timestamp":1700000000000,"count":{{count}},"metricsType":"FFMETRICS","attributes":[{"key":"featureIdentifier","value":"dark_mode"},{"key":"featureName","value":"dark_mode"},
         {"key":"variationIdentifier","value":"true"},{"key":"target","value":"u"},{"key":"SDK_TYPE","value":"server"},{"key":"SDK_LANGUAGE","value":"node"},{"key":"SDK_VERSION","value":"1.8.0"}]}]
