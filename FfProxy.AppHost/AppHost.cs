@@ -82,6 +82,12 @@ else
             .WithEnvironment("AUTH_SECRET", authSecret)
             .WithHttpHealthCheck("/health")
             .WaitFor(redis);
+        if (online && config["ClientService"] is { Length: > 0 } clientService)
+        {
+            // Replicas call SaaS only to forward targets (--ReplicaEnvironment:FORWARD_TARGETS=true).
+            replica.WithEnvironment("CLIENT_SERVICE", clientService);
+        }
+
         PassThrough(replica, "ReplicaEnvironment");
         var variable = "services__replicas__http__" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
         gateway.WithEnvironment(variable, replica.GetEndpoint("http")).WaitFor(replica);

@@ -1,12 +1,11 @@
 using FfProxy.Core.Configuration;
 using FfProxy.Core.Messaging;
+using FfProxy.Core.Saas;
 using FfProxy.Primary.Metrics;
 using FfProxy.Primary.Offline;
 using FfProxy.Primary.Saas;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
-using Polly;
 
 namespace FfProxy.Primary;
 
@@ -48,15 +47,16 @@ public static class PrimaryExtensions
     }
 
     /// <summary>
-    /// The SaaS client and the state shared by the workers that use it. Requests go through a resilience
-    /// pipeline (per-attempt timeout, retries with jitter on transient failures only: never on other 4xx);
-    /// the account stream has its own client without either, as it is meant to stay open.
+    /// The SaaS client and the state shared by the workers that use it. Requests go through ServiceDefaults'
+    /// resilience pipelines (<see cref="HttpResilience"/>); the account stream has its own client without one,
+    /// as it is meant to stay open.
     /// </summary>
     public static WebApplicationBuilder AddSaasConnection(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
         services.AddOptions<SaasTimings>().Bind(builder.Configuration.GetSection(SaasTimings.Section));
         services.TryAddSingleton<SaasMetrics>();
+        services.TryAddSingleton<SaasRequestMetrics>();
         services.TryAddSingleton<ProxyTokenHolder>();
         services.TryAddSingleton<HarnessSaasClient>();
         services.TryAddSingleton<AccountSync>();
@@ -64,21 +64,9 @@ public static class PrimaryExtensions
         services.TryAddSingleton<SaasStreamState>();
 
         services.AddHttpClient(HarnessSaasClient.HttpClientName)
-            .AddResilienceHandler("saas", static (pipeline, context) =>
-            {
-                var timings = context.ServiceProvider.GetRequiredService<IOptions<SaasTimings>>().Value;
-                pipeline.AddRetry(new HttpRetryStrategyOptions
-                {
-                    MaxRetryAttempts = 3,
-                    BackoffType = DelayBackoffType.Exponential,
-                    UseJitter = true,
-                    Delay = TimeSpan.FromMilliseconds(500),
-                });
-                pipeline.AddTimeout(timings.RequestTimeout);
-            });
+            .AddRetryingRequests("saas", static sp => sp.GetRequiredService<IOptions<SaasTimings>>().Value.RequestTimeout);
         services.AddHttpClient(HarnessSaasClient.NoRetryHttpClientName)
-            .AddResilienceHandler("saas-no-retry", static (pipeline, context) =>
-                pipeline.AddTimeout(context.ServiceProvider.GetRequiredService<IOptions<SaasTimings>>().Value.RequestTimeout));
+            .AddSingleAttempt("saas-no-retry", static sp => sp.GetRequiredService<IOptions<SaasTimings>>().Value.RequestTimeout);
         services.AddHttpClient(AccountStreamListener.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan);
 
         // The Proxy Key travels in /proxy/config's query string: request URIs are never logged.

@@ -1,5 +1,6 @@
 using FfProxy.Core.Caching;
 using FfProxy.Core.Configuration;
+using FfProxy.Core.Saas;
 using FfProxy.Core.Sdk;
 using FfProxy.Primary;
 using FfProxy.Primary.Offline;
@@ -18,6 +19,7 @@ try
     builder.AddConfigStore(options);             // memory (single node) or Redis, snapshots
     builder.AddSdkApi();                           // tokens, SSE hub, evaluation, metrics intake
     builder.AddConfigSource(options);              // the offline directory or Harness SaaS
+    builder.AddTargetForwarding(options);          // FORWARD_TARGETS: targets seen at /client/auth to SaaS
 
     var app = builder.Build();
     app.MapDefaultEndpoints(options.PrometheusPort != options.Port ? options.PrometheusPort : null);

@@ -1,5 +1,6 @@
 using FfProxy.Core.Caching;
 using FfProxy.Core.Configuration;
+using FfProxy.Core.Saas;
 using FfProxy.Core.Sdk;
 using FfProxy.Replica;
 
@@ -12,6 +13,7 @@ try
     builder.AddConfigStore(options);               // Redis (what the Primary writes), snapshots
     builder.AddSdkApi();                           // tokens, SSE hub, evaluation, metrics intake
     builder.AddReplication(options);               // follow the Primary: state, events, metrics to Redis
+    builder.AddTargetForwarding(options);          // FORWARD_TARGETS: targets seen at /client/auth to SaaS
 
     var app = builder.Build();
     app.MapDefaultEndpoints(options.PrometheusPort != options.Port ? options.PrometheusPort : null);

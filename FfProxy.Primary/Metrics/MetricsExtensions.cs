@@ -8,7 +8,7 @@ public static class MetricsExtensions
 {
     /// <summary>
     /// The online Primary's forwarding of SDK metrics (its own intake and, with Redis, what Replicas put on
-    /// <c>stream:sdk_metrics</c>) and, with FORWARD_TARGETS, of targets. Needs the SaaS connection
+    /// <c>stream:sdk_metrics</c>). Needs the SaaS connection
     /// (<see cref="PrimaryExtensions.AddSaasConnection"/>); not for offline mode, where metrics go nowhere.
     /// </summary>
     public static IHostApplicationBuilder AddMetricsForwarding(this IHostApplicationBuilder builder, ProxyOptions options)
@@ -27,13 +27,6 @@ public static class MetricsExtensions
             {
                 services.AddHostedService<SdkMetricsStreamReader>();
             }
-        }
-
-        if (options.ForwardTargets)
-        {
-            services.TryAddSingleton<SaasTargetForwarder>();
-            services.Replace(ServiceDescriptor.Singleton<ITargetForwarder>(sp => sp.GetRequiredService<SaasTargetForwarder>()));
-            services.AddHostedService(sp => sp.GetRequiredService<SaasTargetForwarder>());
         }
 
         return builder;

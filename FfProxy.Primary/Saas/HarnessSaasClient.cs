@@ -6,6 +6,7 @@ using System.Text.Json;
 using FfProxy.Core;
 using FfProxy.Core.Configuration;
 using FfProxy.Core.Domain;
+using FfProxy.Core.Saas;
 using Microsoft.Extensions.Options;
 
 namespace FfProxy.Primary.Saas;
@@ -17,19 +18,20 @@ public sealed class SaasRequestException(string message, HttpStatusCode? statusC
 }
 
 /// <summary>
-/// The Primary's requests to Harness SaaS (spec §3.1–§3.3, §3.7, §3.8). Resilience (timeouts, retries with
-/// jitter on transient failures, never on other 4xx) comes from the pipeline on the named HttpClient.
+/// The Primary's requests to Harness SaaS (spec §3.1–§3.3, §3.7; target forwarding, §3.8, is shared with Replicas).
+/// Resilience (timeouts, retries with jitter on transient failures, never on other 4xx) comes from the pipeline on
+/// the named HttpClient.
 /// </summary>
 public sealed partial class HarnessSaasClient(
     IHttpClientFactory httpClients,
     ProxyOptions options,
     IOptions<SaasTimings> timings,
-    SaasMetrics metrics,
+    SaasRequestMetrics metrics,
     ILogger<HarnessSaasClient> logger)
 {
     public const string HttpClientName = "saas";
 
-    /// <summary>For posts that must not be repeated (metrics: a retried batch could be counted twice; targets).</summary>
+    /// <summary>For posts that must not be repeated (metrics: a retried batch could be counted twice).</summary>
     public const string NoRetryHttpClientName = "saas-no-retry";
     public const int PageSize = 10;
 
@@ -136,14 +138,6 @@ public sealed partial class HarnessSaasClient(
         using var response = await SendAsync(request, "/metrics", environment, cancellationToken, client: NoRetryHttpClientName).ConfigureAwait(false);
     }
 
-    /// <summary><c>POST /client/auth</c> with an SDK key and target (FORWARD_TARGETS); the answer is ignored.</summary>
-    public async Task ForwardTargetAsync(byte[] body, CancellationToken cancellationToken)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, ClientUri("/client/auth"));
-        request.Content = new ByteArrayContent(body) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } };
-        using var response = await SendAsync(request, "/client/auth", "", cancellationToken, requireSuccess: false, client: NoRetryHttpClientName).ConfigureAwait(false);
-    }
-
     /// <summary>The account stream request of spec §3.4, with the latest token.</summary>
     public HttpRequestMessage CreateStreamRequest(ProxyToken token, string? lastEventId)
     {
@@ -206,7 +200,7 @@ public sealed partial class HarnessSaasClient(
     }
 
     private async Task<HttpResponseMessage> SendAsync(
-        HttpRequestMessage request, string metricUrl, string environment, CancellationToken cancellationToken, bool requireSuccess = true, string client = HttpClientName)
+        HttpRequestMessage request, string metricUrl, string environment, CancellationToken cancellationToken, string client = HttpClientName)
     {
         var started = Stopwatch.GetTimestamp();
         HttpResponseMessage response;
@@ -217,12 +211,12 @@ public sealed partial class HarnessSaasClient(
         catch (Exception ex) when (ex is HttpRequestException or TimeoutException or Polly.Timeout.TimeoutRejectedException
             || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            metrics.RecordRequest(metricUrl, environment, 0, Stopwatch.GetElapsedTime(started));
+            metrics.Record(metricUrl, environment, 0, Stopwatch.GetElapsedTime(started));
             throw new SaasRequestException($"SaaS {metricUrl} could not be reached: {ex.Message}", inner: ex);
         }
 
-        metrics.RecordRequest(metricUrl, environment, (int)response.StatusCode, Stopwatch.GetElapsedTime(started));
-        if (requireSuccess && !response.IsSuccessStatusCode)
+        metrics.Record(metricUrl, environment, (int)response.StatusCode, Stopwatch.GetElapsedTime(started));
+        if (!response.IsSuccessStatusCode)
         {
             var status = response.StatusCode;
             response.Dispose();

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using FfProxy.Core.Configuration;
 using FfProxy.Core.Domain;
+using FfProxy.Core.Saas;
 using FfProxy.Core.Sdk;
 using FfProxy.Primary.Metrics;
 using FfProxy.Primary.Saas;
@@ -202,11 +203,9 @@ public sealed class MetricsForwarderTests : IAsyncLifetime, IAsyncDisposable
         Assert.Equal(typeof(AggregatingMetricsSink), Assert.Single(on, s => s.ServiceType == typeof(ISdkMetricsSink)).ImplementationType);
         Assert.True(Hosts<MetricsForwarder>(on));
         Assert.True(Hosts<SdkMetricsStreamReader>(on));
-        Assert.DoesNotContain(on, s => s.ServiceType == typeof(ITargetForwarder));
 
-        var memory = Register(new ProxyOptions { MetricPostDuration = 60, ForwardTargets = true });
+        var memory = Register(new ProxyOptions { MetricPostDuration = 60 });
         Assert.False(Hosts<SdkMetricsStreamReader>(memory));
-        Assert.Single(memory, s => s.ServiceType == typeof(ITargetForwarder));
 
         var off = Register(new ProxyOptions { MetricPostDuration = 0, Redis = redis });
         Assert.DoesNotContain(off, s => s.ServiceType == typeof(ISdkMetricsSink));
@@ -235,7 +234,7 @@ public sealed class MetricsForwarderTests : IAsyncLifetime, IAsyncDisposable
     {
         var options = RecordingSaas.Options(metricPostDuration);
         var metrics = new SaasMetrics(_meters);
-        _forwarder = new MetricsForwarder(_aggregator, _saas.Client(options, metrics), _tokens, metrics, options, _time, NullLogger<MetricsForwarder>.Instance);
+        _forwarder = new MetricsForwarder(_aggregator, _saas.Client(options, new SaasRequestMetrics(_meters)), _tokens, metrics, options, _time, NullLogger<MetricsForwarder>.Instance);
         await _forwarder.StartAsync(default);
     }
 

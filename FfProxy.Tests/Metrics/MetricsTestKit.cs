@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Net;
 using FfProxy.Core.Configuration;
+using FfProxy.Core.Saas;
 using FfProxy.Primary.Saas;
 using FfProxy.Tests.Fixtures;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -32,7 +33,7 @@ internal sealed class RecordingSaas : HttpMessageHandler, IHttpClientFactory
     public static ProxyOptions Options(int metricPostDuration = 60) =>
         new() { ClientService = new Uri(ClientService), MetricService = new Uri(MetricService), MetricPostDuration = metricPostDuration };
 
-    public HarnessSaasClient Client(ProxyOptions options, SaasMetrics metrics) =>
+    public HarnessSaasClient Client(ProxyOptions options, SaasRequestMetrics metrics) =>
         new(this, options, Microsoft.Extensions.Options.Options.Create(new SaasTimings()), metrics, NullLogger<HarnessSaasClient>.Instance);
 
     public HttpClient CreateClient(string name) => new(this, disposeHandler: false);

@@ -20,14 +20,23 @@ public sealed class ReplicaTests(RedisServer redis) : IClassFixture<RedisServer>
         ["METRIC_POST_DURATION"] = "1",
     };
 
-    internal static PrimaryHost StartReplica(string redisAddress) => PrimaryHost.StartReplica(new Dictionary<string, string>
+    internal static PrimaryHost StartReplica(string redisAddress, IDictionary<string, string>? extra = null)
     {
-        ["REDIS_ADDRESS"] = redisAddress,
-        ["AUTH_SECRET"] = PrimaryHost.AuthSecret,
-        ["HEARTBEAT_INTERVAL"] = "0",
-        ["FfProxy:Replication:StatePoll"] = "00:00:00.200",
-        ["FfProxy:Replication:ResubscribeBackoff"] = "00:00:00.300",
-    });
+        var settings = new Dictionary<string, string>
+        {
+            ["REDIS_ADDRESS"] = redisAddress,
+            ["AUTH_SECRET"] = PrimaryHost.AuthSecret,
+            ["HEARTBEAT_INTERVAL"] = "0",
+            ["FfProxy:Replication:StatePoll"] = "00:00:00.200",
+            ["FfProxy:Replication:ResubscribeBackoff"] = "00:00:00.300",
+        };
+        foreach (var (key, value) in extra ?? new Dictionary<string, string>())
+        {
+            settings[key] = value;
+        }
+
+        return PrimaryHost.StartReplica(settings);
+    }
 
     [Fact]
     public async Task A_replica_serves_from_redis_and_relays_changes_and_primary_state_to_its_sdk_streams()
@@ -95,6 +104,30 @@ public sealed class ReplicaTests(RedisServer redis) : IClassFixture<RedisServer>
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         await Eventually.TrueAsync(() => Task.FromResult(proxy.Saas.MetricsPosts.Any(p => p.Json!["metricsData"]?[0]?["count"]?.GetValue<int>() == 5)), Within);
+    }
+
+    [Fact]
+    public async Task With_forward_targets_a_replica_sends_the_targets_it_authenticates_to_saas_itself()
+    {
+        // The Primary does not forward (its SDKs are elsewhere); the Replica, where SDKs log in, does.
+        await using var proxy = await OnlineProxy.StartAsync(redis, FastPrimary);
+        await using var replica = StartReplica(redis.Address, new Dictionary<string, string>
+        {
+            ["FORWARD_TARGETS"] = "true",
+            ["CLIENT_SERVICE"] = proxy.Saas.ClientService.ToString(),
+        });
+        await WaitForReplicaStateAsync(replica, "CONNECTED");
+
+        await replica.AuthenticateAsync(OnlineProxy.ServerKey, new { identifier = "replica-user", name = "Replica User", attributes = new { plan = "pro" } });
+
+        await Eventually.TrueAsync(() => Task.FromResult(proxy.Saas.TargetAuths.Count == 1), Within, "the Replica forwarded the target");
+        var forwarded = proxy.Saas.TargetAuths[0].Json!;
+        Assert.Equal(OnlineProxy.ServerKey, forwarded["apiKey"]!.GetValue<string>());
+        Assert.Equal("replica-user", forwarded["target"]!["identifier"]!.GetValue<string>());
+        Assert.Equal("pro", forwarded["target"]!["attributes"]!["plan"]!.GetValue<string>());
+        var scrape = await replica.Client.GetStringAsync("/metrics");
+        Assert.Contains("ff_proxy_to_client_service_requests{", scrape, StringComparison.Ordinal);
+        Assert.Matches("""ff_proxy_to_client_service_requests\{[^}]*code="200"[^}]*url="/client/auth"[^}]*\} 1""", scrape);
     }
 
     [Fact]
