@@ -13,6 +13,7 @@ public sealed class RedisServer : IAsyncLifetime, IAsyncDisposable
 {
     private readonly TempDirectory _directory = new();
     private readonly string[] _extraArguments;
+    private readonly TlsFiles? _tls;
     private Process? _process;
 
     public RedisServer()
@@ -21,10 +22,23 @@ public sealed class RedisServer : IAsyncLifetime, IAsyncDisposable
         Port = FreePort();
     }
 
-    private RedisServer(string[] extraArguments, int port)
+    private RedisServer(string[] extraArguments, int port, TlsFiles? tls = null)
     {
         _extraArguments = extraArguments;
         Port = port;
+        _tls = tls;
+    }
+
+    /// <summary>
+    /// TLS only (no plain port), with <paramref name="tls"/>'s server certificate; with <paramref name="requireClientCertificate"/>,
+    /// clients must present a certificate its CA signed (mTLS).
+    /// </summary>
+    public static RedisServer Tls(TlsFiles tls, bool requireClientCertificate)
+    {
+        var port = FreePort();
+        return new(["--port", "0", "--tls-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--tls-cert-file", tls.ServerCert, "--tls-key-file", tls.ServerKey, "--tls-ca-cert-file", tls.CaCert,
+            "--tls-auth-clients", requireClientCertificate ? "yes" : "no"], port, tls);
     }
 
     /// <summary>A cluster node: same process handling, cluster mode on.</summary>
@@ -112,13 +126,29 @@ public sealed class RedisServer : IAsyncLifetime, IAsyncDisposable
         {
             using var client = new TcpClient();
             await client.ConnectAsync(IPAddress.Loopback, Port);
-            var stream = client.GetStream();
+            Stream stream = client.GetStream();
+            if (_tls is not null)
+            {
+                // The fixture trusts exactly the server certificate it started redis-server with (pinned).
+                var ssl = new System.Net.Security.SslStream(stream, leaveInnerStreamOpen: false);
+                using var certificate = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(_tls.ClientCert, _tls.ClientKey);
+                using var server = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(_tls.ServerCert, _tls.ServerKey);
+                var pinned = server.GetCertHashString();
+                await ssl.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions
+                {
+                    TargetHost = "localhost",
+                    ClientCertificates = [certificate],
+                    RemoteCertificateValidationCallback = (_, presented, _, _) => presented?.GetCertHashString() == pinned,
+                });
+                stream = ssl;
+            }
+
             await stream.WriteAsync("PING\r\n"u8.ToArray());
             var buffer = new byte[16];
             var read = await stream.ReadAsync(buffer);
             return System.Text.Encoding.ASCII.GetString(buffer, 0, read).StartsWith("+PONG", StringComparison.Ordinal);
         }
-        catch (SocketException)
+        catch (Exception ex) when (ex is SocketException or IOException or System.Security.Authentication.AuthenticationException)
         {
             return false;
         }
