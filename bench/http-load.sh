@@ -5,6 +5,8 @@
 #
 #   bench/http-load.sh [seconds per run, default 8] [connections, default 50]
 #
+# Then, with python3, it holds STREAMS (default 2000) SDK streams on the Replica, then through the Gateway, and
+# reports how much each process grew.
 # Needs dotnet, redis-server and wrk (apt-get install redis-server wrk). Ports: BENCH_PORT (default 17100) to +3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -100,3 +102,28 @@ for target in "${targets[@]}"; do
     printf '| %-20s | %-24s | %10s | %9s | %9s |\n' "$name" "$label" "$rps" "$p50" "$p99"
   done
 done
+
+# Memory per SDK stream: what sizing Replicas and Gateways by connections needs.
+streams=${STREAMS:-2000}
+if ! command -v python3 >/dev/null; then
+  echo "(python3 not found: SDK stream memory not measured)"
+  exit 0
+fi
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+hold_streams() { # label port pid-of-the-process-measured
+  local before after opened
+  sleep 2
+  before=$(rss_kb "$3")
+  coproc HOLD { python3 bench/hold-streams.py 127.0.0.1 "$2" "$token" "$client_key" "$streams" 2>&1; }
+  read -r opened <&"${HOLD[0]}" || true
+  [ "$opened" = "open $streams" ] || { echo "bench: $1: streams not opened: $opened" >&2; exit 1; }
+  sleep 5
+  after=$(rss_kb "$3")
+  echo "$1: $streams SDK streams held; resident memory ${before} kB -> ${after} kB," \
+    "about $(( (after - before) * 1024 / streams )) bytes per stream"
+  exec {HOLD[1]}>&-
+  wait "$HOLD_PID" 2>/dev/null || true
+}
+echo
+hold_streams "Replica" "$replica_port" "${pids[2]}"
+hold_streams "Gateway (streams to the Replica behind it)" "$gateway_port" "${pids[3]}"

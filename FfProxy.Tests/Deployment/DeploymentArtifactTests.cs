@@ -86,6 +86,15 @@ public sealed class DeploymentArtifactTests : IAsyncLifetime, IDisposable
         Assert.Contains("kind: PodDisruptionBudget", all, StringComparison.Ordinal);
         Assert.Contains("type: Recreate", await File.ReadAllTextAsync(Path.Combine(committed, "20-primary.yaml")), StringComparison.Ordinal);
         Assert.Contains("type: LoadBalancer", await File.ReadAllTextAsync(Path.Combine(committed, "20-gateway.yaml")), StringComparison.Ordinal);
+
+        // The processes that hold SDK streams scale on memory as well as CPU (idle streams cost memory only).
+        foreach (var holder in (string[])["20-replica.yaml", "20-gateway.yaml"])
+        {
+            var text = await File.ReadAllTextAsync(Path.Combine(committed, holder));
+            Assert.Contains("kind: HorizontalPodAutoscaler", text, StringComparison.Ordinal);
+            Assert.Contains("name: memory", text, StringComparison.Ordinal);
+            Assert.Contains("kind: PodDisruptionBudget", text, StringComparison.Ordinal);
+        }
     }
 
     [Fact]

@@ -24,8 +24,10 @@ const part = { "app.kubernetes.io/part-of": "ffproxy" };
 // What each role needs beyond what the manifest says: instances, rollout, resources, scaling.
 const roles = {
   primary: { replicas: 1, settings: true, strategy: { type: "Recreate" }, requests: ["100m", "128Mi"], limits: ["1", "512Mi"] },
-  replica: { replicas: 2, settings: true, requests: ["250m", "256Mi"], limits: ["1", "512Mi"], service: true, autoscale: { min: 2, max: 10, cpu: 70 } },
-  gateway: { replicas: 2, requests: ["100m", "128Mi"], limits: ["1", "256Mi"], service: true, public: true },
+  // Replicas and Gateways hold the SDK streams, about 30 KB each on top of ~130 MB (bench/http-load.sh): a 1 Gi
+  // limit is ~25k streams, and the autoscaler adds pods from ~12k streams per pod on.
+  replica: { replicas: 2, settings: true, requests: ["250m", "256Mi"], limits: ["1", "1Gi"], service: true, autoscale: { min: 2, max: 10, cpu: 70, memory: "512Mi" } },
+  gateway: { replicas: 2, requests: ["100m", "256Mi"], limits: ["1", "1Gi"], service: true, public: true, autoscale: { min: 2, max: 10, cpu: 70, memory: "512Mi" } },
 };
 
 const redisName = Object.keys(manifest).find((name) => manifest[name].type === "container.v0" && manifest[name].image.includes("redis"));
@@ -177,7 +179,11 @@ function projectObjects(name, resource, role) {
         scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: `ffproxy-${name}` },
         minReplicas: role.autoscale.min,
         maxReplicas: role.autoscale.max,
-        metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: role.autoscale.cpu } } }],
+        // SDK streams are idle connections that cost memory, not CPU: scale on both, well before the memory limit.
+        metrics: [
+          { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: role.autoscale.cpu } } },
+          { type: "Resource", resource: { name: "memory", target: { type: "AverageValue", averageValue: role.autoscale.memory } } },
+        ],
       },
     });
     objects.push({
