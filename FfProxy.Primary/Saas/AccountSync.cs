@@ -277,28 +277,20 @@ public sealed partial class AccountSync(
     }
 
     /// <summary>Reads the stored environment, edits it and writes it back; skips environments this key does not hold.</summary>
-    private async Task EditEnvironmentAsync(string environment, Func<EnvironmentConfig, EnvironmentConfig> edit, CancellationToken cancellationToken)
-    {
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+    private Task EditEnvironmentAsync(string environment, Func<EnvironmentConfig, EnvironmentConfig> edit, CancellationToken cancellationToken) =>
+        ChangeInventoryAsync(async inventory =>
         {
-            var inventory = Inventory.Parse(await repository.Store.GetAsync(InventoryKey, cancellationToken).ConfigureAwait(false));
             if (!inventory.Environments.Contains(environment))
             {
                 LogUnknownEnvironment(logger, environment);
-                return;
+                return false;
             }
 
             var edited = edit(await repository.ReadEnvironmentConfigAsync(environment, cancellationToken).ConfigureAwait(false));
             await updater.ApplyAsync(edited, ItemVersioning.AsReceived, cancellationToken).ConfigureAwait(false);
             inventory.Set(edited);
-            await repository.Store.SetAsync([new(InventoryKey, inventory.ToJson())], cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
+            return true;
+        }, cancellationToken);
 
     private async Task AddEnvironmentsAsync(IReadOnlyList<string> environments, CancellationToken cancellationToken)
     {
@@ -307,10 +299,8 @@ public sealed partial class AccountSync(
         foreach (var environment in environments)
         {
             var config = await saas.GetProxyConfigAsync(token, environment, cancellationToken).ConfigureAwait(false);
-            await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
+            await ChangeInventoryAsync(async inventory =>
             {
-                var inventory = Inventory.Parse(await repository.Store.GetAsync(InventoryKey, cancellationToken).ConfigureAwait(false));
                 foreach (var added in config.Environments.Where(e => e.Environment == environment))
                 {
                     await updater.ApplyAsync(added, ItemVersioning.AsReceived, cancellationToken).ConfigureAwait(false);
@@ -318,21 +308,14 @@ public sealed partial class AccountSync(
                     LogEnvironmentAdded(logger, environment);
                 }
 
-                await repository.Store.SetAsync([new(InventoryKey, inventory.ToJson())], cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                _gate.Release();
-            }
+                return true;
+            }, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private async Task RemoveEnvironmentsAsync(IReadOnlyList<string> environments, CancellationToken cancellationToken)
-    {
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+    private Task RemoveEnvironmentsAsync(IReadOnlyList<string> environments, CancellationToken cancellationToken) =>
+        ChangeInventoryAsync(async inventory =>
         {
-            var inventory = Inventory.Parse(await repository.Store.GetAsync(InventoryKey, cancellationToken).ConfigureAwait(false));
             foreach (var environment in environments)
             {
                 // Deletes keys and snapshot, then ends the environment's SDK streams here and on Replicas.
@@ -346,7 +329,23 @@ public sealed partial class AccountSync(
                 inventory.Remove(environment);
             }
 
-            await repository.Store.SetAsync([new(InventoryKey, inventory.ToJson())], cancellationToken).ConfigureAwait(false);
+            return true;
+        }, cancellationToken);
+
+    /// <summary>
+    /// Reads the inventory, lets <paramref name="change"/> edit the store and the inventory, and saves the inventory
+    /// when it answers true; serialised with every other change and the full sync.
+    /// </summary>
+    private async Task ChangeInventoryAsync(Func<Inventory, Task<bool>> change, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var inventory = Inventory.Parse(await repository.Store.GetAsync(InventoryKey, cancellationToken).ConfigureAwait(false));
+            if (await change(inventory).ConfigureAwait(false))
+            {
+                await repository.Store.SetAsync([new(InventoryKey, inventory.ToJson())], cancellationToken).ConfigureAwait(false);
+            }
         }
         finally
         {
@@ -376,21 +375,17 @@ public sealed partial class AccountSync(
     /// <summary><c>proxyKeyDeleted</c>: every asset of the key goes, SDK streams end, the proxy reports unhealthy.</summary>
     private async Task DeleteEverythingAsync(CancellationToken cancellationToken)
     {
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        await ChangeInventoryAsync(async inventory =>
         {
-            var inventory = Inventory.Parse(await repository.Store.GetAsync(InventoryKey, cancellationToken).ConfigureAwait(false));
             foreach (var environment in inventory.Environments.Where(e => e.Length > 0).ToList())
             {
                 await updater.RemoveAsync(environment, cancellationToken).ConfigureAwait(false);
             }
 
+            // The inventory goes with everything it lists.
             await repository.Store.DeleteAsync([.. inventory.Keys.Select(k => k.Key), InventoryKey], cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _gate.Release();
-        }
+            return false;
+        }, cancellationToken).ConfigureAwait(false);
 
         tokens.Set(null);
         _synced = false;
