@@ -38,8 +38,8 @@ public sealed partial class PrimaryFollower(
             await PreloadAsync(stoppingToken).ConfigureAwait(false);
             await Task.WhenAll(
                 PublishDueAsync(stoppingToken),
-                FollowAsync(CacheKeys.SseEventsStream, OnEventAsync, stoppingToken),
-                FollowAsync(CacheKeys.ControlStream, OnControlAsync, stoppingToken)).ConfigureAwait(false);
+                FollowAsync(CacheKeys.SseEventsStream, OnEventAsync, CatchUpWithConfigurationAsync, stoppingToken),
+                FollowAsync(CacheKeys.ControlStream, OnControlAsync, WaitForPrimaryAsync, stoppingToken)).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -61,6 +61,17 @@ public sealed partial class PrimaryFollower(
         }
     }
 
+    /// <summary>
+    /// After a gap in <c>proxy:sse_events</c>: once the Primary has written its state again (after a Redis restart
+    /// it first writes the configuration again), reload every snapshot, since the gap's events are gone.
+    /// </summary>
+    private async Task CatchUpWithConfigurationAsync(CancellationToken cancellationToken)
+    {
+        await WaitForPrimaryAsync(cancellationToken).ConfigureAwait(false);
+        await PreloadAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Until the Primary's stream state is in Redis, copies it into this process (also after a control-stream gap).</summary>
     private async Task WaitForPrimaryAsync(CancellationToken cancellationToken)
     {
         while (true)
@@ -101,7 +112,9 @@ public sealed partial class PrimaryFollower(
         return false;
     }
 
-    private async Task FollowAsync(string stream, Func<StreamMessage, CancellationToken, Task> handle, CancellationToken cancellationToken)
+    /// <param name="catchUp">What to do after resubscribing from <c>$</c>: the entries of the gap are lost.</param>
+    private async Task FollowAsync(
+        string stream, Func<StreamMessage, CancellationToken, Task> handle, Func<CancellationToken, Task> catchUp, CancellationToken cancellationToken)
     {
         var caughtUp = true;
         while (!cancellationToken.IsCancellationRequested)
@@ -112,10 +125,7 @@ public sealed partial class PrimaryFollower(
                 var entries = streams.ReadAsync(stream, StreamPosition.NewOnly, cancellationToken);
                 if (!caughtUp)
                 {
-                    // Subscribed again from "$": reload what the gap may have changed, once the Primary has
-                    // written its state (after a Redis restart it first writes the configuration again).
-                    await WaitForPrimaryAsync(cancellationToken).ConfigureAwait(false);
-                    await PreloadAsync(cancellationToken).ConfigureAwait(false);
+                    await catchUp(cancellationToken).ConfigureAwait(false);
                     caughtUp = true;
                     LogResubscribed(logger, stream);
                 }
@@ -216,7 +226,7 @@ public sealed partial class PrimaryFollower(
     [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "Unreadable message on {Source}: {Reason}")]
     private static partial void LogBadMessage(ILogger logger, string source, string reason);
 
-    [LoggerMessage(EventId = 5003, Level = LogLevel.Information, Message = "Resubscribed to {Stream} and reloaded every snapshot")]
+    [LoggerMessage(EventId = 5003, Level = LogLevel.Information, Message = "Resubscribed to {Stream} and caught up with what the gap changed")]
     private static partial void LogResubscribed(ILogger logger, string stream);
 
     [LoggerMessage(EventId = 5004, Level = LogLevel.Information, Message = "The Primary's SaaS stream is {State}")]
