@@ -75,9 +75,10 @@ public sealed partial class SaasStreamState(
                 await repopulate(cancellationToken).ConfigureAwait(false);
             }
 
-            if (stored is null || !stored.AsSpan().SequenceEqual(Serialize()))
+            var current = Serialize();
+            if (stored is null || !stored.AsSpan().SequenceEqual(current))
             {
-                await store.SetAsync([new(CacheKeys.StreamHealth, Serialize())], cancellationToken).ConfigureAwait(false);
+                await store.SetAsync([new(CacheKeys.StreamHealth, current)], cancellationToken).ConfigureAwait(false);
             }
         }
         catch (StoreUnavailableException ex)
