@@ -34,7 +34,7 @@ public sealed partial class SaasTargetForwarder(
 
     // FullMode Wait, not DropWrite: only then does TryWrite report a full queue (DropWrite drops and answers true).
     private readonly Channel<byte[]> _queue = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(QueueCapacity) { SingleReader = true });
-    private readonly Uri _endpoint = new(options.ClientService.OriginalString.TrimEnd('/') + MetricUrl);
+    private readonly Uri _endpoint = SaasUris.Under(options.ClientService, MetricUrl);
 
     public void Forward(string sdkKey, Target target)
     {

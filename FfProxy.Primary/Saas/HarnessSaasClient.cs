@@ -129,7 +129,7 @@ public sealed partial class HarnessSaasClient(
     /// <summary><c>POST {METRIC_SERVICE}/metrics/{env}</c> with a <c>metricsData</c> or <c>targetData</c> body.</summary>
     public async Task PostMetricsAsync(ProxyToken token, string environment, byte[] body, CancellationToken cancellationToken)
     {
-        var uri = new Uri(Base(options.MetricService) + "/metrics/" + Uri.EscapeDataString(environment) + "?cluster=" + Uri.EscapeDataString(token.ClusterIdentifier));
+        var uri = SaasUris.Under(options.MetricService, "/metrics/" + Uri.EscapeDataString(environment) + "?cluster=" + Uri.EscapeDataString(token.ClusterIdentifier));
         using var request = new HttpRequestMessage(HttpMethod.Post, uri);
         AddEnvironmentHeaders(request, token, environment);
         request.Headers.ConnectionClose = true;
@@ -272,9 +272,7 @@ public sealed partial class HarnessSaasClient(
     private static List<JsonElement> Elements(JsonElement env, string property) =>
         env.TryGetProperty(property, out var array) && array.ValueKind == JsonValueKind.Array ? [.. array.EnumerateArray()] : [];
 
-    private Uri ClientUri(string pathAndQuery) => new(Base(options.ClientService) + pathAndQuery);
-
-    private static string Base(Uri service) => service.OriginalString.TrimEnd('/');
+    private Uri ClientUri(string pathAndQuery) => SaasUris.Under(options.ClientService, pathAndQuery);
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "SaaS {Url} answered {StatusCode}")]
     private static partial void LogRequestFailed(ILogger logger, string url, int statusCode);
