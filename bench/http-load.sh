@@ -83,7 +83,6 @@ printf '| %-20s | %-24s | %10s | %9s | %9s |\n' process route "req/s" "p50" "p99
 printf '|%s|%s|%s|%s|%s|\n' "----------------------" "--------------------------" "------------" "-----------" "-----------"
 for target in "${targets[@]}"; do
   name=${target%%|*} port=${target##*|}
-  wait_for "http://127.0.0.1:$port/health" "$( [ "$name" = Primary ] && echo primary || echo replica )"
   for route in "${routes[@]}"; do
     label=${route%%|*} path=${route#*|}
     url="http://127.0.0.1:$port$path"

@@ -40,7 +40,7 @@ public sealed class PrimaryHost : IAsyncDisposable
     public IServiceProvider Services { get; }
 
     /// <summary>Starts an offline Primary. <paramref name="settings"/> are extra variables (name → value).</summary>
-    public static PrimaryHost StartOffline(IDictionary<string, string>? settings = null, string? configSource = null)
+    public static PrimaryHost StartOffline(IDictionary<string, string>? settings = null, string? configSource = null, CapturedLogs? logs = null)
     {
         var copy = new TempDirectory(configSource ?? RepositoryPaths.SampleConfig);
         var all = new Dictionary<string, string>
@@ -54,7 +54,7 @@ public sealed class PrimaryHost : IAsyncDisposable
             all[key] = value;
         }
 
-        return Start(all, copy, copy.Path);
+        return Start(all, copy, copy.Path, logs);
     }
 
     public static PrimaryHost Start(IDictionary<string, string> settings, TempDirectory? owned = null, string configDir = "", CapturedLogs? logs = null)

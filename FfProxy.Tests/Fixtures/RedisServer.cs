@@ -132,13 +132,12 @@ public sealed class RedisServer : IAsyncLifetime, IAsyncDisposable
                 // The fixture trusts exactly the server certificate it started redis-server with (pinned).
                 var ssl = new System.Net.Security.SslStream(stream, leaveInnerStreamOpen: false);
                 using var certificate = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(_tls.ClientCert, _tls.ClientKey);
-                using var server = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(_tls.ServerCert, _tls.ServerKey);
-                var pinned = server.GetCertHashString();
+                var tls = _tls;
                 await ssl.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions
                 {
                     TargetHost = "localhost",
                     ClientCertificates = [certificate],
-                    RemoteCertificateValidationCallback = (_, presented, _, _) => presented?.GetCertHashString() == pinned,
+                    RemoteCertificateValidationCallback = (_, presented, _, _) => tls.IsServerCertificate(presented),
                 });
                 stream = ssl;
             }

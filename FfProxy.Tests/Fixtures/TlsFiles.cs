@@ -44,6 +44,13 @@ public sealed class TlsFiles : IDisposable
 
     public string ClientKey { get; }
 
+    /// <summary>Whether a TLS peer presented exactly <see cref="ServerCert"/>: how test clients trust the servers they started.</summary>
+    public bool IsServerCertificate(X509Certificate? presented)
+    {
+        using var server = X509Certificate2.CreateFromPemFile(ServerCert, ServerKey);
+        return presented?.GetCertHashString() == server.GetCertHashString();
+    }
+
     public void Dispose() => _directory.Dispose();
 
     private (string Cert, string Key) Issue(X509Certificate2 ca, string name, string subject, string usage, Action<SubjectAlternativeNameBuilder> names)

@@ -8,14 +8,7 @@ public sealed class HeartbeatTests
     public async Task The_heartbeat_calls_the_own_health_endpoint_and_logs_the_answer()
     {
         var logs = new CapturedLogs();
-        using var config = new TempDirectory(RepositoryPaths.SampleConfig);
-        await using var proxy = PrimaryHost.Start(new Dictionary<string, string>
-        {
-            ["OFFLINE"] = "true",
-            ["CONFIG_DIR"] = config.Path,
-            ["AUTH_SECRET"] = PrimaryHost.AuthSecret,
-            ["HEARTBEAT_INTERVAL"] = "1",
-        }, logs: logs);
+        await using var proxy = PrimaryHost.StartOffline(new Dictionary<string, string> { ["HEARTBEAT_INTERVAL"] = "1" }, logs: logs);
 
         await Eventually.TrueAsync(() => Task.FromResult(logs.All.Contains("Heartbeat: healthy", StringComparison.Ordinal)
             && logs.All.Contains("\"configStatus\":{\"state\":\"SYNCED\"", StringComparison.Ordinal)), TimeSpan.FromSeconds(10));
@@ -25,14 +18,7 @@ public sealed class HeartbeatTests
     public async Task Zero_disables_the_heartbeat()
     {
         var logs = new CapturedLogs();
-        using var config = new TempDirectory(RepositoryPaths.SampleConfig);
-        await using var proxy = PrimaryHost.Start(new Dictionary<string, string>
-        {
-            ["OFFLINE"] = "true",
-            ["CONFIG_DIR"] = config.Path,
-            ["AUTH_SECRET"] = PrimaryHost.AuthSecret,
-            ["HEARTBEAT_INTERVAL"] = "0",
-        }, logs: logs);
+        await using var proxy = PrimaryHost.StartOffline(new Dictionary<string, string> { ["HEARTBEAT_INTERVAL"] = "0" }, logs: logs);
 
         await Task.Delay(1500);
         Assert.DoesNotContain("Heartbeat", logs.All, StringComparison.Ordinal);
