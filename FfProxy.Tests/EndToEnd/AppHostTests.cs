@@ -90,10 +90,20 @@ public sealed class AppHostTests
         await using var app = await StartAsync(
             $"--Parameters:proxy-key={proxyKey}", "--Parameters:auth-secret=topology-test-secret",
             $"--ClientService={saas.ClientService}", $"--MetricService={saas.MetricService}",
-            "--PrimaryEnvironment:METRIC_POST_DURATION=1");
+            "--PrimaryEnvironment:METRIC_POST_DURATION=1", "--ReplicaEnvironment:FORWARD_TARGETS=true");
         using var gateway = app.CreateHttpClient("gateway", "http");
         var token = await AuthenticateAsync(gateway, OnlineProxy.ServerKey);
         gateway.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+
+        // Replicas forward targets to the SaaS the AppHost was given (--ClientService reaches them too).
+        using (var withTarget = await gateway.PostAsync("/client/auth", new StringContent(
+            $$$"""{"apiKey":"{{{OnlineProxy.ServerKey}}}","target":{"identifier":"apphost-user","name":"AppHost User"}}""", Encoding.UTF8, "application/json")))
+        {
+            withTarget.EnsureSuccessStatusCode();
+        }
+
+        await Eventually.TrueAsync(() => Task.FromResult(saas.TargetAuths.Any(r => r.Json?["target"]?["identifier"]?.GetValue<string>() == "apphost-user")),
+            TimeSpan.FromSeconds(10), "a Replica forwarded the target to the fake SaaS");
 
         // Every Replica's streams get a SaaS change within 2 s.
         var streams = new List<SseClient>();
