@@ -11,8 +11,9 @@
 #   [DURATION=10] [CONNECTIONS=50] [THREADS=2] [ROUNDS=3] [WARMUP=3] [STREAMS=10000] [EDITS=5] \
 #   [SKIP_HTTP=1] [SKIP_BIG=1] [SKIP_STREAMS=1] [PROXY_ENV="OTEL_SDK_DISABLED=true ..."] bench/sdk-ratios.sh
 #
-# PROXY_ENV is added to the environment of the Primary, Replica and Gateway (ablations). Needs dotnet,
-# redis-server, redis-cli, wrk, curl, python3. Ports: BENCH_PORT (default 17200) to +4.
+# PROXY_ENV is added to (and overrides) the environment of the Primary, Replica and Gateway, for ablations
+# such as OTEL_SDK_DISABLED=true or Logging__LogLevel__Default=Information. Needs dotnet,
+# redis-server, wrk, curl, python3. Ports: BENCH_PORT (default 17200) to +4.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +26,7 @@ secret=bench-auth-secret-not-for-production
 sample_env=8d9c2b3a-5e4f-4a1b-9c8d-7e6f5a4b3c2d sample_key=b7e2c4d6-1a3f-4e5b-8c9d-0f1e2d3c4b5a
 big_env=f15b0a7e-2000-4f1a-9c20-b3e7c4d5e6f7 big_key=6e1d0c2b-15be-4a7c-8d9e-0123456789ab
 
-for tool in dotnet redis-server redis-cli wrk curl python3; do
+for tool in dotnet redis-server wrk curl python3; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is needed" >&2; exit 2; }
 done
 
@@ -56,14 +57,15 @@ redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >"$
 pids+=($!)
 
 # Logs at Error: per-request logging would measure the console, not the proxy (as bench/http-load.sh).
-common=(env "${proxy_env[@]}" LOG_LEVEL=ERROR HEARTBEAT_INTERVAL=0 AUTH_SECRET="$secret" REDIS_ADDRESS="127.0.0.1:$redis_port")
-"${common[@]}" OFFLINE=true CONFIG_DIR="$work/config" PORT="$primary_port" dotnet "$(dll FfProxy.Primary)" >"$work/primary.log" 2>&1 &
+# PROXY_ENV comes last so it can override these too.
+common=(env LOG_LEVEL=ERROR HEARTBEAT_INTERVAL=0 AUTH_SECRET="$secret" REDIS_ADDRESS="127.0.0.1:$redis_port")
+"${common[@]}" OFFLINE=true CONFIG_DIR="$work/config" PORT="$primary_port" "${proxy_env[@]}" dotnet "$(dll FfProxy.Primary)" >"$work/primary.log" 2>&1 &
 pids+=($!)
-"${common[@]}" PORT="$replica_port" dotnet "$(dll FfProxy.Replica)" >"$work/replica.log" 2>&1 &
+"${common[@]}" PORT="$replica_port" "${proxy_env[@]}" dotnet "$(dll FfProxy.Replica)" >"$work/replica.log" 2>&1 &
 replica_pid=$!
 pids+=($replica_pid)
-env "${proxy_env[@]}" LOG_LEVEL=ERROR Logging__LogLevel__Default=Warning PORT="$gateway_port" \
-  UPSTREAMS="http://127.0.0.1:$replica_port" dotnet "$(dll FfProxy.Gateway)" >"$work/gateway.log" 2>&1 &
+env LOG_LEVEL=ERROR Logging__LogLevel__Default=Warning PORT="$gateway_port" \
+  UPSTREAMS="http://127.0.0.1:$replica_port" "${proxy_env[@]}" dotnet "$(dll FfProxy.Gateway)" >"$work/gateway.log" 2>&1 &
 gateway_pid=$!
 pids+=($gateway_pid)
 
@@ -118,11 +120,12 @@ if [ "${SKIP_STREAMS:-}" != 1 ]; then
     gateway_streams=$(((limit - 300) / 2))
   fi
   echo
-  echo "SDK streams: $streams on the Replica, then $gateway_streams through the Gateway (open-file limit $limit);"
-  echo "$edits edits (after one warm-up edit) of dark_mode in the Primary's offline directory each; client: bench/stream-fanout.py (epoll,"
-  echo "same cores). Fan-out is timed from Redis's keyspace notification that the Primary wrote"
-  echo "env-$sample_env-feature-configs-latest to the arrival of event: * on the last stream. This runs before the"
-  echo "HTTP load so the baselines are fresh processes; the Replica behind the Gateway already held the first streams."
+  echo "SDK streams: $streams on the Replica, then $gateway_streams through the Gateway (open-file limit $limit), each"
+  echo "with $edits edits of dark_mode in the Primary's offline directory after one warm-up edit; client:"
+  echo "bench/stream-fanout.py (same cores). Fan-out is timed from Redis's keyspace notification that the Primary wrote"
+  echo "env-$sample_env-feature-configs-latest to the kernel's receive time of event: * on the last stream."
+  echo "This runs before the HTTP load, so baselines are fresh processes (the Replica behind the Gateway already held"
+  echo "the first streams)."
   stream_ready() { # port: SDK streams answer 503 until the Replica has read the Primary's stream state
     local status
     for _ in $(seq 1 120); do
