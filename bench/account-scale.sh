@@ -49,15 +49,20 @@ done
 work=$(mktemp -d)
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  local i
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null || true; done # Redis last
   wait 2>/dev/null || true
   if [ "${KEEP:-0}" = 1 ]; then echo "bench: logs kept in $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
-free_port() { # a port nothing listens on, from a random start
-  local port=$((20000 + RANDOM % 30000))
-  while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+# A port nothing listens on, below the ephemeral range (where outgoing connections could hold it) and not yet handed out.
+ephemeral=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+given=" "
+free_port() {
+  local port=$((10000 + RANDOM % (ephemeral - 10100)))
+  while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || [[ $given == *" $port "* ]]; do port=$((port + 1)); done
+  given+="$port "
   echo "$port"
 }
 ms() { date +%s%3N; }
@@ -201,6 +206,7 @@ run_phase outage outage "$outage_changes"
 
 # ---- the table -------------------------------------------------------------------------------------------------
 primary_peak=$(status_kb "$primary_pid" VmHWM)
+saas_cpu=$(curl -fsS "$saas/control/stats" | sed -n 's/.*"cpuSeconds":\([0-9.]*\).*/\1/p')
 o=$work/storm.out a=$work/added.out u=$work/outage.out
 since_read() { awk -v r="$(value redis_s "$1")" -v l="$(value last_item_read_s "$1")" 'BEGIN { if (r ~ /^[0-9.]+$/ && l ~ /^[0-9.]+$/) printf "%.2f", r - l; else printf "?" }'; }
 max_kb() { printf '%s\n' "$@" | sort -n | tail -1; }
@@ -217,7 +223,7 @@ echo "| \`environmentsAdded\` with $(value added_environments "$a") new environm
 echo "| Replica start → every environment preloaded | $(secs "$r0" "$r_following") s (/health 200 at $(secs "$r0" "$r_health") s), peak $(mb "$replica_preload_hwm"), $(mb "$replica_settled") ${settle} s after; $(value replica_incomplete "$work/tokens.out") environments not served in full |"
 echo "| outage with $(value outage_changes "$u") flags changed, then reconnect → Replica serves all | $(value replica_s "$u") s after reconnection was allowed (Redis $(value redis_s "$u") s; stream reopened at $(value stream_reopened_s "$u") s); full re-syncs: $(value resyncs_before_reconnect "$u") at the drop, $(value resyncs_after_reconnect "$u") after reconnection ($(value config_pages_after_reconnect "$u") pages); settled: $(value settled "$u") |"
 echo
-echo "Peak resident memory over the run: Primary $(mb "$(max_kb "$primary_sync_hwm" "$(value primary_hwm "$o")" "$(value primary_hwm "$a")" "$(value primary_hwm "$u")" "$primary_peak")"), Replica $(mb "$(max_kb "$replica_preload_hwm" "$(value replica_hwm "$o")" "$(value replica_hwm "$a")" "$(value replica_hwm "$u")")")$peak_note."
+echo "Peak resident memory over the run: Primary $(mb "$(max_kb "$primary_sync_hwm" "$(value primary_hwm "$o")" "$(value primary_hwm "$a")" "$(value primary_hwm "$u")" "$primary_peak")"), Replica $(mb "$(max_kb "$replica_preload_hwm" "$(value replica_hwm "$o")" "$(value replica_hwm "$a")" "$(value replica_hwm "$u")")")$peak_note; the fake SaaS used $(printf %.1f "$saas_cpu") s of CPU in all (generation included)."
 echo
 echo "| phase | Redis commands (INFO commandstats deltas) |"
 echo "|---|---|"

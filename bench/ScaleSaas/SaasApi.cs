@@ -18,7 +18,7 @@ public sealed class SaasApi(Account account, ProxyTokens tokens, EventStreams st
         var api = app.MapGroup(Prefix);
         api.MapPost("/proxy/auth", AuthenticateAsync);
         api.MapGet("/proxy/config", ConfigAsync);
-        api.MapGet("/stream", stream.ServeAsync);
+        api.MapGet("/stream", StreamAsync);
         api.MapGet("/client/env/{env}/feature-configs", (HttpContext c, string env) => ItemAsync(c, env, "feature-configs", () => account.FlagList(env)));
         api.MapGet("/client/env/{env}/feature-configs/{id}", (HttpContext c, string env, string id) => ItemAsync(c, env, "feature-config", () => account.Flag(env, id)));
         api.MapGet("/client/env/{env}/target-segments", (HttpContext c, string env) => ItemAsync(c, env, "target-segments", () => account.GroupList(env)));
@@ -47,6 +47,20 @@ public sealed class SaasApi(Account account, ProxyTokens tokens, EventStreams st
 
         var token = tokens.Issue(proxyKey, [.. account.Environments().Select(e => e.Id)]);
         await context.Response.WriteAsJsonAsync(new AuthResponse(token), ScaleJsonContext.Default.AuthResponse, contentType: null, context.RequestAborted);
+    }
+
+    /// <summary>The account stream takes the token, the raw key in <c>API-Key</c> and the token's account (spec §3.1).</summary>
+    private Task StreamAsync(HttpContext context)
+    {
+        if (tokens.Authorize(context) is null || context.Request.Headers["API-Key"] != proxyKey
+            || context.Request.Headers["Harness-AccountID"] != tokens.Account)
+        {
+            stats.Count("stream-unauthorized");
+            context.Response.StatusCode = 401;
+            return Task.CompletedTask;
+        }
+
+        return stream.ServeAsync(context);
     }
 
     private async Task ConfigAsync(HttpContext context)
