@@ -59,11 +59,11 @@ trap cleanup EXIT
 # A port nothing listens on, below the ephemeral range (where outgoing connections could hold it) and not yet handed out.
 ephemeral=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 given=" "
-free_port() {
+free_port() { # variable-name
   local port=$((10000 + RANDOM % (ephemeral - 10100)))
   while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || [[ $given == *" $port "* ]]; do port=$((port + 1)); done
   given+="$port "
-  echo "$port"
+  printf -v "$1" %s "$port"
 }
 ms() { date +%s%3N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1000 }'; }
@@ -84,13 +84,13 @@ build bench/ScaleSaas
 build bench/ScaleProbe
 dll() { echo "$1/bin/Release/net10.0/$(basename "$1").dll"; }
 
-redis_port=$(free_port)
+free_port redis_port
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >"$work/redis.log" 2>&1 &
 pids+=($!)
 rcli() { redis-cli -p "$redis_port" "$@"; }
 for _ in $(seq 1 50); do rcli PING >/dev/null 2>&1 && break; sleep 0.1; done
 
-saas_port=$(free_port)
+free_port saas_port
 saas=http://127.0.0.1:$saas_port
 env PORT="$saas_port" PROXY_KEY="$proxy_key" ENVS="$envs" FLAGS="$flags" TARGET_GROUPS="$groups" \
   dotnet "$(dll bench/ScaleSaas)" >"$work/saas.log" 2>&1 &
@@ -124,7 +124,7 @@ value() { sed -n "s/^$1=//p" "$2"; } # name file: a line of ScaleProbe's output
 common=(env LOG_LEVEL="$log_level" AUTH_SECRET="$secret")
 
 # ---- 1. start-up full sync ------------------------------------------------------------------------------------
-primary_port=$(free_port)
+free_port primary_port
 primary=http://127.0.0.1:$primary_port
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 cmdstats "$work/cmd0"
@@ -156,7 +156,7 @@ keys=$(rcli DBSIZE)
 echo "start-up: /health 200 after $(secs "$t0" "$t_health") s; Redis holds $keys keys" >&2
 
 # ---- 2. Replica start -> every environment preloaded ------------------------------------------------------------
-replica_port=$(free_port)
+free_port replica_port
 replica=http://127.0.0.1:$replica_port
 cmdstats "$work/cmd2"
 r0=$(ms)
