@@ -18,7 +18,7 @@ public sealed class ReplicaView(HttpClient http, string tokenFile)
 
     public int Authentications => Volatile.Read(ref _authentications);
 
-    /// <summary>Authenticates every environment not yet known; false for those the Replica refused (not there yet).</summary>
+    /// <summary>Authenticates every environment not yet known; returns those the Replica refused (not in Redis yet).</summary>
     public async Task<List<EnvironmentKeys>> AuthenticateAsync(IEnumerable<EnvironmentKeys> environments)
     {
         var refused = new ConcurrentBag<EnvironmentKeys>();
