@@ -12,7 +12,8 @@ namespace FfProxy.Gateway;
 /// <summary>
 /// The Gateway's YARP configuration: the SDK routes of spec §2.1 go to the upstreams with per-request round-robin,
 /// so SDK requests spread over every Replica; active <c>/health</c> checks take a Replica that stops answering out,
-/// passive checks do so at once on transport failures. Stand-in for Pushpin (spec §9): <c>/stream</c> passes through
+/// passive checks do so at once when a connection to it fails, and requests without a body are sent again to another
+/// upstream when their connection fails before any response came back. Stand-in for Pushpin (spec §9): <c>/stream</c> passes through
 /// unbuffered, with an idle timeout far above the 15 s SSE heartbeat.
 /// </summary>
 public static class SdkRouting
@@ -47,7 +48,7 @@ public static class SdkRouting
                 Passive = new PassiveHealthCheckConfig
                 {
                     Enabled = true,
-                    Policy = HealthCheckConstants.PassivePolicy.TransportFailureRate,
+                    Policy = ConnectionFailurePolicy.PolicyName,
                     ReactivationPeriod = options.HealthCheckInterval * 2,
                 },
             },
@@ -73,6 +74,13 @@ public static class SdkRouting
                 }
             })
             .AddServiceDiscoveryDestinationResolver();
+
+        // A dead upstream is hidden: requests whose connection fails go to another one (UpstreamFailover.cs).
+        builder.Services.AddHttpContextAccessor();
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<UpstreamHealth>();
+        builder.Services.AddSingleton<IPassiveHealthCheckPolicy, ConnectionFailurePolicy>();
+        builder.Services.AddSingleton<IForwarderHttpClientFactory, FailoverForwarderClientFactory>();
         return builder;
     }
 
