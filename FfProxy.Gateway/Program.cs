@@ -9,6 +9,7 @@ try
     builder.AddSdkRouting(options);                  // YARP: SDK routes → upstreams, round-robin, health checks
 
     var app = builder.Build();
+    app.UseForwardableRequests();                   // 400 for what the forwarder could not send, not 502
     app.MapDefaultEndpoints();
     app.MapGatewayHealth();
     app.MapSdkProxy();

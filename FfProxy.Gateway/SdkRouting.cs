@@ -14,8 +14,10 @@ namespace FfProxy.Gateway;
 /// <c>/metrics</c> scrape, <c>/gateway/health</c>) goes to the upstreams with per-request round-robin, whatever the
 /// method, as Pushpin passed everything to the Go proxy. So SDK routes, CORS preflights, <c>/health</c> and the Go
 /// proxy's 404/405 answers all come from a proxy, and the public port looks like one. Active <c>/health</c> checks
-/// take a Replica that stops answering out, passive checks do so at once on transport failures. Stand-in for
-/// Pushpin (spec §9): <c>/stream</c> passes through unbuffered, with an idle timeout far above the 15 s SSE heartbeat.
+/// take a Replica that stops answering out, passive checks do so at once when a connection to it fails, and
+/// requests without a body are sent again to another upstream when their connection fails before any response came
+/// back. Stand-in for Pushpin (spec §9): <c>/stream</c> passes through unbuffered, with an idle timeout far above
+/// the 15 s SSE heartbeat.
 /// </summary>
 public static class SdkRouting
 {
@@ -52,7 +54,7 @@ public static class SdkRouting
                 Passive = new PassiveHealthCheckConfig
                 {
                     Enabled = true,
-                    Policy = HealthCheckConstants.PassivePolicy.TransportFailureRate,
+                    Policy = ConnectionFailurePolicy.PolicyName,
                     ReactivationPeriod = options.HealthCheckInterval * 2,
                 },
             },
@@ -78,6 +80,13 @@ public static class SdkRouting
                 }
             })
             .AddServiceDiscoveryDestinationResolver();
+
+        // A dead upstream is hidden: requests whose connection fails go to another one (UpstreamFailover.cs).
+        builder.Services.AddHttpContextAccessor();
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<UpstreamHealth>();
+        builder.Services.AddSingleton<IPassiveHealthCheckPolicy, ConnectionFailurePolicy>();
+        builder.Services.AddSingleton<IForwarderHttpClientFactory, FailoverForwarderClientFactory>();
         return builder;
     }
 

@@ -9,6 +9,12 @@ public sealed record ListenerSettings(int Port, bool PortExplicit, bool TlsEnabl
 
 public static class ListenerExtensions
 {
+    /// <summary>All request headers together: a 350 KiB Harness-Target plus room for the rest.</summary>
+    public const int MaxRequestHeadersTotalSize = 384 * 1024;
+
+    /// <summary>Request headers per request (Kestrel's default is 100).</summary>
+    public const int MaxRequestHeaderCount = 200;
+
     /// <summary>
     /// Listens on PORT (and PROMETHEUS_PORT when different) unless the host supplied URLs (Aspire, tests) and PORT
     /// was not set explicitly; serves HTTPS from TLS_CERT/TLS_KEY when TLS_ENABLED.
@@ -20,6 +26,13 @@ public static class ListenerExtensions
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(60);
+
+            // The JS client SDK sends its target in Harness-Target when the base64 is under 256 KiB (up to 262,143
+            // characters); TargetHeader accepts 350 KiB. Kestrel's defaults (32 KB in all, 16 KB per HTTP/2 field)
+            // would answer such SDKs 431.
+            kestrel.Limits.MaxRequestHeadersTotalSize = MaxRequestHeadersTotalSize;
+            kestrel.Limits.MaxRequestHeaderCount = MaxRequestHeaderCount;
+            kestrel.Limits.Http2.MaxRequestHeaderFieldSize = MaxRequestHeadersTotalSize;
             if (hostUrls && !settings.PortExplicit)
             {
                 return;

@@ -168,6 +168,12 @@ public sealed partial class ConfigRepository(IKeyValueStore store, ILogger<Confi
         return changes;
     }
 
+    /// <summary>
+    /// How long a target seen at authentication is kept after its last authentication. The spec's target keys have
+    /// no expiry; ours do, because their identifiers come from clients and would otherwise accumulate for ever.
+    /// </summary>
+    public static TimeSpan TargetExpiry { get; } = TimeSpan.FromHours(24);
+
     /// <summary>Stores a target seen at authentication; evaluations use it when no Harness-Target header comes.</summary>
     public Task SaveTargetAsync(string env, Target target, CancellationToken cancellationToken)
     {
@@ -178,7 +184,7 @@ public sealed partial class ConfigRepository(IKeyValueStore store, ILogger<Confi
         list[0] = (byte)'[';
         json.CopyTo(list, 1);
         list[^1] = (byte)']';
-        return store.SetAsync([new(CacheKeys.TargetConfig(env, target.Identifier), json), new(CacheKeys.TargetConfigs(env), list)], cancellationToken);
+        return store.SetExpiringAsync([new(CacheKeys.TargetConfig(env, target.Identifier), json), new(CacheKeys.TargetConfigs(env), list)], TargetExpiry, cancellationToken);
     }
 
     public async Task<Target?> GetTargetAsync(string env, string identifier, CancellationToken cancellationToken)

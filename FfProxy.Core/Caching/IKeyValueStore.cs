@@ -13,6 +13,12 @@ public interface IKeyValueStore
 
     Task SetAsync(IReadOnlyCollection<KeyValuePair<string, byte[]>> entries, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Sets keys that lapse <paramref name="expiry"/> after their last write: data clients supply (targets) that
+    /// must not accumulate without bound.
+    /// </summary>
+    Task SetExpiringAsync(IReadOnlyCollection<KeyValuePair<string, byte[]>> entries, TimeSpan expiry, CancellationToken cancellationToken);
+
     Task DeleteAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken);
 
     /// <summary>Keys starting with <paramref name="prefix"/>.</summary>

@@ -38,6 +38,9 @@ public sealed class MeteredKeyValueStore : IKeyValueStore
     public Task SetAsync(IReadOnlyCollection<KeyValuePair<string, byte[]>> entries, CancellationToken cancellationToken) =>
         _write.MeasureAsync(() => _inner.SetAsync(entries, cancellationToken));
 
+    public Task SetExpiringAsync(IReadOnlyCollection<KeyValuePair<string, byte[]>> entries, TimeSpan expiry, CancellationToken cancellationToken) =>
+        _write.MeasureAsync(() => _inner.SetExpiringAsync(entries, expiry, cancellationToken));
+
     public Task DeleteAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken) =>
         _delete.MeasureAsync(() => _inner.DeleteAsync(keys, cancellationToken));
 

@@ -59,6 +59,11 @@ public static class ConfigValidation
             return "metricsData and targetData must not contain null entries";
         }
 
+        if ((metrics.MetricsData ?? []).FirstOrDefault(m => m.Count < 0) is { } negative)
+        {
+            return $"metricsData count must not be negative (got {negative.Count})";
+        }
+
         return (metrics.MetricsData ?? []).Any(m => HasNull(m.Attributes)) || (metrics.TargetData ?? []).Any(t => HasNull(t.Attributes))
             ? "attributes must not contain null entries"
             : null;

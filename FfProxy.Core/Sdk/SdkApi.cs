@@ -100,8 +100,10 @@ public sealed partial class SdkApi(
 
         if (target is { Identifier.Length: > 0 })
         {
-            await SaveTargetAsync(environment, target, context.RequestAborted).ConfigureAwait(false);
-            targetForwarder.Forward(request.ApiKey, target);
+            if (await SaveTargetAsync(environment, target, context.RequestAborted).ConfigureAwait(false))
+            {
+                targetForwarder.Forward(request.ApiKey, target);
+            }
         }
 
         var token = tokens.Issue(CacheKeys.AuthKey(keyHash), environment);
@@ -380,7 +382,11 @@ public sealed partial class SdkApi(
         return stored ?? new Target { Identifier = identifier };
     }
 
-    private async Task SaveTargetAsync(string environment, Target target, CancellationToken cancellationToken)
+    /// <summary>Largest target (serialized JSON) stored and forwarded from <c>/client/auth</c>.</summary>
+    public const int MaxStoredTargetBytes = 64 * 1024;
+
+    /// <summary>False when the target is too large to keep (then it is not forwarded either).</summary>
+    private async Task<bool> SaveTargetAsync(string environment, Target target, CancellationToken cancellationToken)
     {
         var stored = new Target
         {
@@ -394,6 +400,14 @@ public sealed partial class SdkApi(
             Project = "",
         };
 
+        var size = JsonSerializer.SerializeToUtf8Bytes(stored, ProxyJsonContext.Default.Target).Length;
+        if (size > MaxStoredTargetBytes)
+        {
+            // Authentication still succeeds; evaluations use the Harness-Target header or the identifier alone.
+            LogTargetTooLarge(logger, environment, size);
+            return false;
+        }
+
         try
         {
             targets.Set(environment, stored.Identifier, stored);
@@ -404,6 +418,8 @@ public sealed partial class SdkApi(
             // Authentication does not depend on it; evaluations fall back to the path identifier.
             LogTargetSaveFailed(logger, environment, ex);
         }
+
+        return true;
     }
 
     private void RecordSdkUsage(string environment, MetricsRequest request)
@@ -503,6 +519,9 @@ public sealed partial class SdkApi(
 
     [LoggerMessage(EventId = 2102, Level = LogLevel.Information, Message = "SDK stream closed for environment {Environment}")]
     private static partial void LogStreamClosed(ILogger logger, string environment);
+
+    [LoggerMessage(EventId = 2108, Level = LogLevel.Warning, Message = "Target of {Size} bytes authenticated in environment {Environment} is over the limit; not stored or forwarded")]
+    private static partial void LogTargetTooLarge(ILogger logger, string environment, int size);
 
     [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "Harness-Target header of a request to environment {Environment} is not base64 JSON of a target; ignoring it")]
     private static partial void LogBadTargetHeader(ILogger logger, string environment);

@@ -132,6 +132,12 @@ public sealed partial class ErrorResponseMiddleware(RequestDelegate next, ILogge
             await SdkResponses.WriteError(context, ex.StatusCode, "bad request: " + ex.Message).ConfigureAwait(false);
             return;
         }
+        catch (IOException ex) when (!context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
+        {
+            // Kestrel reports some framing errors of the request body this way (a chunk size that overflows).
+            await SdkResponses.WriteError(context, StatusCodes.Status400BadRequest, "bad request: the request body could not be read: " + ex.Message).ConfigureAwait(false);
+            return;
+        }
 
         var response = context.Response;
         if (response.HasStarted || response.ContentLength > 0)

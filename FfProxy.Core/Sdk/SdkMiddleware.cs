@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Net.Http.Headers;
 
 namespace FfProxy.Core.Sdk;
@@ -40,7 +41,7 @@ public sealed class HttpMetricsMiddleware(RequestDelegate next, ProxyMetrics met
 
 /// <summary>
 /// Request hygiene before routing: semicolons in the query become ampersands (some SDKs send
-/// <c>?cluster=1;rules=v2</c>), and <c>X-Request-Id</c> is echoed or generated.
+/// <c>?cluster=1;rules=v2</c>), and <c>X-Request-Id</c> is echoed when it is a safe token, else generated.
 /// </summary>
 public sealed class RequestNormalizationMiddleware(RequestDelegate next)
 {
@@ -52,13 +53,13 @@ public sealed class RequestNormalizationMiddleware(RequestDelegate next)
             context.Request.QueryString = new QueryString(query.Value.Replace(';', '&'));
         }
 
-        var requestId = context.Request.Headers["X-Request-Id"].ToString();
-        if (requestId.Length == 0 || requestId.Length > 200)
+        var requestId = context.Request.Headers[RequestIds.Header].ToString();
+        if (!RequestIds.IsSafe(requestId))
         {
             requestId = Guid.NewGuid().ToString();
         }
 
-        context.Response.Headers["X-Request-Id"] = requestId;
+        context.Response.Headers[RequestIds.Header] = requestId;
         return next(context);
     }
 }

@@ -8,7 +8,7 @@ public sealed record MetricsBatch(string Environment, IReadOnlyList<MetricsData>
 /// <summary>
 /// The Primary's metrics queue (spec §3.7). Evaluation metrics are merged per environment: entries with the same
 /// flag (featureIdentifier, else featureName), variationIdentifier, SDK_LANGUAGE and SDK_VERSION are one bucket
-/// whose count is summed, keeping the first entry's attributes and timestamp. Targets are concatenated. Once
+/// whose count is summed (saturating at 2³¹−1), keeping the first entry's attributes and timestamp. Targets are concatenated. Once
 /// 1 MiB of payload has come in, from any source, <see cref="FlushRequested"/> fires so SaaS gets it at once.
 /// </summary>
 public sealed class MetricsAggregator
@@ -44,7 +44,8 @@ public sealed class MetricsAggregator
                 if (pending.Buckets.TryGetValue(bucket, out var index))
                 {
                     var merged = pending.Metrics[index];
-                    pending.Metrics[index] = merged with { Count = merged.Count + entry.Count };
+                    // Saturate: SaaS takes a 32-bit count, and a wrapped sum would report a negative number of evaluations.
+                    pending.Metrics[index] = merged with { Count = (int)Math.Min((long)merged.Count + entry.Count, int.MaxValue) };
                 }
                 else
                 {

@@ -34,6 +34,9 @@ public sealed class SseClient : IAsyncDisposable
     /// <summary>Completes when the server ends the stream.</summary>
     public Task Completion => _frames.Reader.Completion;
 
+    /// <summary>True once the stream ended as a complete HTTP response (not a reset or a cancellation).</summary>
+    public bool EndedCleanly { get; private set; }
+
     public static async Task<SseClient> ConnectAsync(Uri baseAddress, string token, string sdkKey)
     {
         var http = new HttpClient { BaseAddress = baseAddress, Timeout = Timeout.InfiniteTimeSpan };
@@ -106,6 +109,8 @@ public sealed class SseClient : IAsyncDisposable
                     await _frames.Writer.WriteAsync(Parse(raw));
                 }
             }
+
+            EndedCleanly = true;
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or HttpRequestException)
         {

@@ -19,6 +19,16 @@ public sealed class MetricsAggregatorTests
         Assert.Contains(merged.Attributes!, a => a is { Key: "target", Value: "first" });
     }
 
+    [Fact]
+    public void Counts_that_would_overflow_saturate_instead_of_wrapping()
+    {
+        var aggregator = new MetricsAggregator();
+        aggregator.Add("e1", Request(Entry("f", "true", count: int.MaxValue, timestamp: 10, extra: "a")), 100);
+        aggregator.Add("e1", Request(Entry("f", "true", count: int.MaxValue, timestamp: 20, extra: "b")), 100);
+
+        Assert.Equal(int.MaxValue, Assert.Single(Assert.Single(aggregator.Drain()).MetricsData).Count);
+    }
+
     [Theory]
     [InlineData("g", "true", "node", "1.8.0")]
     [InlineData("f", "false", "node", "1.8.0")]

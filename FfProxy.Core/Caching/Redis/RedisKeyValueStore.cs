@@ -23,6 +23,9 @@ public sealed class RedisKeyValueStore(IConnectionMultiplexer redis) : IKeyValue
     public Task SetAsync(IReadOnlyCollection<KeyValuePair<string, byte[]>> entries, CancellationToken cancellationToken) =>
         RedisCalls.GuardAsync(() => Pipelined(entries, (batch, entry) => batch.StringSetAsync(entry.Key, entry.Value)));
 
+    public Task SetExpiringAsync(IReadOnlyCollection<KeyValuePair<string, byte[]>> entries, TimeSpan expiry, CancellationToken cancellationToken) =>
+        RedisCalls.GuardAsync(() => Pipelined(entries, (batch, entry) => batch.StringSetAsync(entry.Key, entry.Value, expiry)));
+
     public Task DeleteAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken) =>
         RedisCalls.GuardAsync(() => Pipelined(keys, (batch, key) => batch.KeyDeleteAsync(key)));
 
