@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using FfProxy.Core.Caching;
 using FfProxy.Core.Configuration;
 using FfProxy.Core.Domain;
+using FfProxy.Core.Hosting;
 using FfProxy.Core.Messaging;
 using FfProxy.Primary.Saas;
 using Microsoft.Extensions.Options;
@@ -21,11 +22,15 @@ public sealed partial class SdkMetricsStreamReader(
     ProxyOptions options,
     IOptions<SaasTimings> timings,
     TimeProvider time,
-    ILogger<SdkMetricsStreamReader> logger) : BackgroundService
+    ILogger<SdkMetricsStreamReader> logger) : SupervisedLoop
 {
+    protected override TimeProvider Time => time;
+
+    protected override ILogger Logger => logger;
+
     private const string Stream = CacheKeys.SdkMetricsStream;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task RunAsync(CancellationToken stoppingToken)
     {
         var entries = Channel.CreateBounded<StreamEntry>(new BoundedChannelOptions(options.MetricStreamReadConcurrency * 10) { SingleWriter = true });
         var parsers = Enumerable.Range(0, options.MetricStreamReadConcurrency).Select(_ => ParseAsync(entries.Reader, stoppingToken)).ToList();

@@ -68,8 +68,9 @@ public sealed partial class AccountSync(
             LogSynced(logger, config.Environments.Count);
             return true;
         }
-        catch (Exception ex) when (ex is SaasRequestException or StoreUnavailableException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            // Any failure (SaaS, the store, or something unexpected) keeps the stored configuration serving.
             // Health reports 500 only while no sync ever succeeded (spec §2.12); later failures keep serving.
             if (!_synced)
             {
@@ -252,7 +253,7 @@ public sealed partial class AccountSync(
                     LogRetrySucceeded(logger, item.Domain, item.Identifier, item.Environment, attempt);
                     return;
                 }
-                catch (Exception ex) when (ex is SaasRequestException or StoreUnavailableException)
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
                 {
                     LogRetryFailed(logger, item.Domain, item.Identifier, item.Environment, attempt, ex.Message);
                 }

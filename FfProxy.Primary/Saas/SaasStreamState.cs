@@ -1,6 +1,7 @@
 using System.Text.Json;
 using FfProxy.Core.Caching;
 using FfProxy.Core.Domain;
+using FfProxy.Core.Hosting;
 using FfProxy.Core.Messaging;
 using FfProxy.Core.Sdk;
 using Microsoft.Extensions.Options;
@@ -131,9 +132,13 @@ public sealed partial class SaasStreamStateBroadcaster(
     IStoreRepopulator repopulator,
     IOptions<SaasTimings> timings,
     TimeProvider time,
-    ILogger<SaasStreamStateBroadcaster> logger) : BackgroundService
+    ILogger<SaasStreamStateBroadcaster> logger) : SupervisedLoop
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override TimeProvider Time => time;
+
+    protected override ILogger Logger => logger;
+
+    protected override async Task RunAsync(CancellationToken stoppingToken)
     {
         var settings = timings.Value;
         var nextVerification = time.GetUtcNow();

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using FfProxy.Core.Caching;
 using FfProxy.Core.Domain;
+using FfProxy.Core.Hosting;
 using FfProxy.Core.Messaging;
 using FfProxy.Core.Sdk;
 using Microsoft.Extensions.Options;
@@ -24,12 +25,16 @@ public sealed partial class PrimaryFollower(
     StreamMetrics streamMetrics,
     IOptions<ReplicationTimings> timings,
     TimeProvider time,
-    ILogger<PrimaryFollower> logger) : BackgroundService
+    ILogger<PrimaryFollower> logger) : SupervisedLoop
 {
+    protected override TimeProvider Time => time;
+
+    protected override ILogger Logger => logger;
+
     private readonly Channel<(StreamMessage Message, DateTimeOffset Due)> _pending = Channel.CreateUnbounded<(StreamMessage, DateTimeOffset)>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task RunAsync(CancellationToken stoppingToken)
     {
         status.SetConfig(ConfigStates.ReadReplica);
         try
