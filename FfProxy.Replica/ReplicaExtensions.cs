@@ -24,6 +24,8 @@ public static class ReplicaExtensions
     {
         builder.Services.AddOptions<ReplicationTimings>().Bind(builder.Configuration.GetSection(ReplicationTimings.Section));
         builder.Services.Replace(ServiceDescriptor.Singleton<ISdkMetricsSink, MetricsStreamSink>());
+        builder.Services.AddSingleton<SnapshotReconciler>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<SnapshotReconciler>());
         builder.Services.AddHostedService<PrimaryFollower>();
         return builder;
     }

@@ -126,10 +126,15 @@ public sealed partial class SaasStreamState(
     private static partial void LogStoreFailed(ILogger logger, string reason);
 }
 
-/// <summary>Re-announces the stream state to Replicas every 20 s and repairs the Redis copy every 60 s (spec §3.5).</summary>
+/// <summary>
+/// Re-announces the stream state to Replicas every 20 s and repairs the Redis copy every 60 s (spec §3.5), and at
+/// once when the Redis connection is restored: a restarted Redis may be empty, and SDK keys are gone until it is
+/// written again.
+/// </summary>
 public sealed partial class SaasStreamStateBroadcaster(
     SaasStreamState state,
     IStoreRepopulator repopulator,
+    StoreReconnections reconnections,
     IOptions<SaasTimings> timings,
     TimeProvider time,
     ILogger<SaasStreamStateBroadcaster> logger) : SupervisedLoop
@@ -143,23 +148,42 @@ public sealed partial class SaasStreamStateBroadcaster(
         var settings = timings.Value;
         var nextVerification = time.GetUtcNow();
         using var timer = new PeriodicTimer(settings.StateBroadcast, time);
-        do
+        Task<bool>? tick = null;
+        Task? restored = null;
+        while (true)
         {
             try
             {
-                await state.BroadcastAsync(stoppingToken).ConfigureAwait(false);
                 if (time.GetUtcNow() >= nextVerification)
                 {
                     nextVerification = time.GetUtcNow() + settings.StateVerification;
                     await state.VerifyAsync(repopulator.RepopulateAsync, stoppingToken).ConfigureAwait(false);
                 }
+
+                await state.BroadcastAsync(stoppingToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 LogFailed(logger, ex);
             }
+
+            tick ??= timer.WaitForNextTickAsync(stoppingToken).AsTask();
+            restored ??= reconnections.WaitAsync(stoppingToken);
+            if (await Task.WhenAny(tick, restored).ConfigureAwait(false) == restored)
+            {
+                await restored.ConfigureAwait(false);
+                restored = null;
+                nextVerification = time.GetUtcNow();
+            }
+            else if (!await tick.ConfigureAwait(false))
+            {
+                return;
+            }
+            else
+            {
+                tick = null;
+            }
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
 
     [LoggerMessage(EventId = 3103, Level = LogLevel.Error, Message = "Stream state broadcast failed")]

@@ -20,6 +20,7 @@ public sealed partial class PrimaryFollower(
     IMessageStreams streams,
     IKeyValueStore store,
     SnapshotCache snapshots,
+    SnapshotReconciler reconciler,
     StreamHub hub,
     ProxyStatus status,
     StreamMetrics streamMetrics,
@@ -68,12 +69,20 @@ public sealed partial class PrimaryFollower(
 
     /// <summary>
     /// After a gap in <c>proxy:sse_events</c>: once the Primary has written its state again (after a Redis restart
-    /// it first writes the configuration again), reload every snapshot, since the gap's events are gone.
+    /// it first writes the configuration again), reload every snapshot and tell SDK streams about every item whose
+    /// version changed, since the gap's events are gone.
     /// </summary>
     private async Task CatchUpWithConfigurationAsync(CancellationToken cancellationToken)
     {
         await WaitForPrimaryAsync(cancellationToken).ConfigureAwait(false);
-        await PreloadAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await reconciler.ReloadAllAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (StoreUnavailableException ex)
+        {
+            LogRedisFailed(logger, "the configuration", ex.Message);
+        }
     }
 
     /// <summary>Until the Primary's stream state is in Redis, copies it into this process (also after a control-stream gap).</summary>
