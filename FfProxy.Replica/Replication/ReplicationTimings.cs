@@ -1,7 +1,7 @@
 namespace FfProxy.Replica.Replication;
 
 /// <summary>
-/// Intervals of a Replica's link to Redis, bound from the undocumented section <c>FfProxy:Replication</c> so
+/// Intervals of a Replica's link to Redis, bound from the section <c>FfProxy:Replication</c> (README "Timings") so
 /// tests can shorten them.
 /// </summary>
 public sealed class ReplicationTimings
