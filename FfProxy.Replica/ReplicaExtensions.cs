@@ -23,7 +23,11 @@ public static class ReplicaExtensions
     public static WebApplicationBuilder AddReplication(this WebApplicationBuilder builder, ProxyOptions options)
     {
         builder.Services.AddOptions<ReplicationTimings>().Bind(builder.Configuration.GetSection(ReplicationTimings.Section));
-        builder.Services.Replace(ServiceDescriptor.Singleton<ISdkMetricsSink, MetricsStreamSink>());
+        builder.Services.TryAddSingleton<MetricsStreamSink>();
+        builder.Services.Replace(ServiceDescriptor.Singleton<ISdkMetricsSink>(sp => sp.GetRequiredService<MetricsStreamSink>()));
+        builder.Services.AddHostedService<MetricsBufferDrain>();
+        builder.Services.AddSingleton<SnapshotReconciler>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<SnapshotReconciler>());
         builder.Services.AddHostedService<PrimaryFollower>();
         return builder;
     }

@@ -26,6 +26,10 @@ public static class ServiceDefaultsExtensions
         where TBuilder : IHostApplicationBuilder
     {
         builder.ConfigureOpenTelemetry();
+
+        // The last net: a worker that fails anyway is logged by the host and the process keeps serving. Every
+        // FfProxy worker restarts its own body after a failure (SupervisedLoop), so this should never be reached.
+        builder.Services.Configure<HostOptions>(host => host.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.Ignore);
         builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), [LiveTag]);
         builder.Services.AddServiceDiscovery();
         builder.Services.ConfigureHttpClientDefaults(http => http.AddServiceDiscovery());

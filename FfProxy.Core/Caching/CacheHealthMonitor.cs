@@ -1,3 +1,4 @@
+using FfProxy.Core.Hosting;
 using FfProxy.Core.Sdk;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -6,11 +7,15 @@ namespace FfProxy.Core.Caching;
 
 /// <summary>Pings the store at start and every minute for <c>/health</c>'s <c>cacheStatus</c> (spec §4.4).</summary>
 public sealed partial class CacheHealthMonitor(IKeyValueStore store, ProxyStatus status, TimeProvider time, ILogger<CacheHealthMonitor> logger)
-    : BackgroundService
+    : SupervisedLoop
 {
+    protected override TimeProvider Time => time;
+
+    protected override ILogger Logger => logger;
+
     public static TimeSpan Interval { get; } = TimeSpan.FromSeconds(60);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task RunAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(Interval, time);
         do

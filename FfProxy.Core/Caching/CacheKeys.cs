@@ -11,6 +11,9 @@ public static class CacheKeys
     public const string SdkMetricsStream = "stream:sdk_metrics";
     public const string AuthKeyPrefix = "auth-key-";
 
+    /// <summary>FfProxy's own key (not the Go proxy's): the id of the last <c>stream:sdk_metrics</c> entry the Primary took in.</summary>
+    public const string SdkMetricsPosition = "ffproxy_sdk_metrics_position";
+
     public static string FeatureConfigs(string env) => $"env-{env}-feature-configs";
     public static string FeatureConfig(string env, string feature) => $"env-{env}-feature-config-{feature}";
     public static string Segments(string env) => $"env-{env}-segments";

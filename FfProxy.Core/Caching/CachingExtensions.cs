@@ -44,6 +44,7 @@ public static class CachingExtensions
         services.TryAddSingleton<SnapshotBuilder>();
         services.TryAddSingleton<SnapshotCache>();
         services.TryAddSingleton<ConfigUpdater>();
+        services.TryAddSingleton<StoreReconnections>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IChangeSink, HubChangeSink>());
         services.AddHostedService<CacheHealthMonitor>();
         return builder;

@@ -68,6 +68,28 @@ public sealed partial class SnapshotCache(ConfigRepository repository, SnapshotB
 
     private const string ApiConfigsSuffix = "-api-configs";
 
+    /// <summary>
+    /// The environment of an SDK key hash: from the store, or, when the store does not know it (emptied by a restart
+    /// and not yet written again) or is unreachable, from this process's snapshots, so known keys keep authenticating.
+    /// </summary>
+    public async Task<string?> FindEnvironmentOfKeyAsync(string keyHash, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (await repository.GetEnvironmentForKeyAsync(keyHash, cancellationToken).ConfigureAwait(false) is { } stored)
+            {
+                return stored;
+            }
+        }
+        catch (StoreUnavailableException)
+        {
+            // Served from memory below.
+        }
+
+        var key = CacheKeys.AuthKey(keyHash);
+        return _snapshots.Values.FirstOrDefault(s => s.ApiKeys.Contains(key))?.Environment;
+    }
+
     public void Remove(string env) => _snapshots.TryRemove(env, out _);
 
     private void Install(EnvironmentSnapshot snapshot)

@@ -1,4 +1,5 @@
 using FfProxy.Core.Configuration;
+using FfProxy.Core.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Hosting;
@@ -15,11 +16,15 @@ public sealed partial class HealthHeartbeat(
     IServer server,
     IHttpClientFactory httpClients,
     TimeProvider time,
-    ILogger<HealthHeartbeat> logger) : BackgroundService
+    ILogger<HealthHeartbeat> logger) : SupervisedLoop
 {
+    protected override TimeProvider Time => time;
+
+    protected override ILogger Logger => logger;
+
     public const string HttpClientName = "heartbeat";
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task RunAsync(CancellationToken stoppingToken)
     {
         if (options.HeartbeatInterval <= 0)
         {
@@ -48,7 +53,7 @@ public sealed partial class HealthHeartbeat(
                     LogUnhealthy(logger, (int)response.StatusCode, body);
                 }
             }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !stoppingToken.IsCancellationRequested)
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
                 LogUnreachable(logger, ex.Message);
             }

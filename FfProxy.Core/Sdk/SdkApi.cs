@@ -91,7 +91,7 @@ public sealed partial class SdkApi(
         }
 
         var keyHash = SdkKeyHash.Compute(request.ApiKey);
-        var environment = await repository.GetEnvironmentForKeyAsync(keyHash, context.RequestAborted).ConfigureAwait(false);
+        var environment = await snapshots.FindEnvironmentOfKeyAsync(keyHash, context.RequestAborted).ConfigureAwait(false);
         if (environment is null)
         {
             await SdkResponses.WriteError(context, 401, "unauthorised").ConfigureAwait(false);
@@ -276,7 +276,7 @@ public sealed partial class SdkApi(
             return;
         }
 
-        var environment = await repository.GetEnvironmentForKeyAsync(SdkKeyHash.Compute(apiKey), context.RequestAborted).ConfigureAwait(false);
+        var environment = await snapshots.FindEnvironmentOfKeyAsync(SdkKeyHash.Compute(apiKey), context.RequestAborted).ConfigureAwait(false);
         if (environment is null)
         {
             // The Go proxy echoes the raw key here; a secret never goes into a response.

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using FfProxy.Core.Configuration;
 using FfProxy.Core.Domain;
+using FfProxy.Core.Hosting;
 using FfProxy.Primary.Saas;
 
 namespace FfProxy.Primary.Metrics;
@@ -18,8 +19,12 @@ public sealed partial class MetricsForwarder(
     SaasMetrics metrics,
     ProxyOptions options,
     TimeProvider time,
-    ILogger<MetricsForwarder> logger) : BackgroundService
+    ILogger<MetricsForwarder> logger) : SupervisedLoop
 {
+    protected override TimeProvider Time => time;
+
+    protected override ILogger Logger => logger;
+
     /// <summary>
     /// Flushes in a row that may find no proxy token (before the first <c>/proxy/auth</c> succeeds) while the
     /// drained batches wait in the queue; then they are dropped. Each flush drains at most about 1 MiB (the size
@@ -62,7 +67,7 @@ public sealed partial class MetricsForwarder(
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task RunAsync(CancellationToken stoppingToken)
     {
         if (options.MetricPostDuration <= 0)
         {

@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using FfProxy.Core.Caching;
 using FfProxy.Core.Configuration;
 using FfProxy.Core.Domain;
+using FfProxy.Core.Hosting;
 using FfProxy.Core.Messaging;
 using FfProxy.Primary.Saas;
 using Microsoft.Extensions.Options;
@@ -10,26 +11,36 @@ using Microsoft.Extensions.Options;
 namespace FfProxy.Primary.Metrics;
 
 /// <summary>
-/// Follows <c>stream:sdk_metrics</c> (what Replicas accepted) from <c>$</c> and feeds the aggregation queue through
-/// METRIC_STREAM_READ_CONCURRENCY parsers. After a Redis error it backs off and resumes from the last entry it saw,
-/// so nothing still in the stream is lost (spec §4.3).
+/// Follows <c>stream:sdk_metrics</c> (what Replicas accepted) and feeds the aggregation queue through
+/// METRIC_STREAM_READ_CONCURRENCY parsers. It starts where the previous Primary left off (the id kept in
+/// <c>ffproxy_sdk_metrics_position</c>), or from <c>$</c> the first time, so entries Replicas wrote while no Primary
+/// ran are forwarded too; after a Redis error it backs off and resumes from the last entry it saw (spec §4.3). Plain
+/// XREAD, no consumer group: a Go Primary can read the same stream. On shutdown the parsers finish what was read,
+/// so the forwarder's last flush includes it.
 /// </summary>
 public sealed partial class SdkMetricsStreamReader(
     IMessageStreams streams,
+    IKeyValueStore store,
     MetricsAggregator aggregator,
     StreamMetrics streamMetrics,
     ProxyOptions options,
     IOptions<SaasTimings> timings,
     TimeProvider time,
-    ILogger<SdkMetricsStreamReader> logger) : BackgroundService
+    ILogger<SdkMetricsStreamReader> logger) : SupervisedLoop
 {
+    protected override TimeProvider Time => time;
+
+    protected override ILogger Logger => logger;
+
     private const string Stream = CacheKeys.SdkMetricsStream;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task RunAsync(CancellationToken stoppingToken)
     {
         var entries = Channel.CreateBounded<StreamEntry>(new BoundedChannelOptions(options.MetricStreamReadConcurrency * 10) { SingleWriter = true });
-        var parsers = Enumerable.Range(0, options.MetricStreamReadConcurrency).Select(_ => ParseAsync(entries.Reader, stoppingToken)).ToList();
-        var lastId = StreamPosition.NewOnly;
+        var parsers = Enumerable.Range(0, options.MetricStreamReadConcurrency).Select(_ => Task.Run(() => ParseAsync(entries.Reader), CancellationToken.None)).ToList();
+        var lastId = await StartPositionAsync(stoppingToken).ConfigureAwait(false);
+        _taken = lastId;
+        var saver = SavePeriodicallyAsync(lastId, stoppingToken);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -37,8 +48,9 @@ public sealed partial class SdkMetricsStreamReader(
                 streamMetrics.Subscribed(StreamMetrics.PrimaryMetricsConsumer, Stream);
                 await foreach (var entry in streams.ReadAsync(Stream, lastId, stoppingToken).ConfigureAwait(false))
                 {
-                    lastId = entry.Id;
                     await entries.Writer.WriteAsync(entry, stoppingToken).ConfigureAwait(false);
+                    lastId = entry.Id;
+                    Volatile.Write(ref _taken, lastId);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -72,13 +84,77 @@ public sealed partial class SdkMetricsStreamReader(
 
         entries.Writer.TryComplete();
         await Task.WhenAll(parsers).ConfigureAwait(false);
+        await SavePositionAsync(lastId, await saver.ConfigureAwait(false)).ConfigureAwait(false);
     }
 
-    private async Task ParseAsync(ChannelReader<StreamEntry> entries, CancellationToken stoppingToken)
+    private string _taken = StreamPosition.NewOnly;
+
+    /// <summary>Saves the position every <see cref="PositionSaveInterval"/> while it moves; returns what was saved last.</summary>
+    private async Task<string> SavePeriodicallyAsync(string savedId, CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(PositionSaveInterval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                savedId = await SavePositionAsync(Volatile.Read(ref _taken), savedId).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutting down: the caller saves the final position.
+        }
+
+        return savedId;
+    }
+
+    /// <summary>How often the position is written while entries come in (and once more on shutdown).</summary>
+    public static TimeSpan PositionSaveInterval { get; } = TimeSpan.FromMilliseconds(500);
+
+    private async Task<string> StartPositionAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            try
+            {
+                var stored = await store.GetAsync(CacheKeys.SdkMetricsPosition, cancellationToken).ConfigureAwait(false);
+                return stored is { Length: > 0 } ? System.Text.Encoding.ASCII.GetString(stored) : StreamPosition.NewOnly;
+            }
+            catch (StoreUnavailableException ex)
+            {
+                LogReadFailed(logger, timings.Value.MetricsStreamBackoff, ex.Message);
+                await Task.Delay(timings.Value.MetricsStreamBackoff, time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Writes the id of the last entry handed to the parsers; returns what is now saved.</summary>
+    private async Task<string> SavePositionAsync(string lastId, string savedId)
+    {
+        if (lastId == savedId || lastId == StreamPosition.NewOnly)
+        {
+            return savedId;
+        }
+
+        try
+        {
+            // Not cancellable: the last save runs while the host stops.
+            await store.SetAsync([new(CacheKeys.SdkMetricsPosition, System.Text.Encoding.ASCII.GetBytes(lastId))], CancellationToken.None).ConfigureAwait(false);
+            return lastId;
+        }
+        catch (StoreUnavailableException ex)
+        {
+            LogReadFailed(logger, TimeSpan.Zero, ex.Message);
+            return savedId;
+        }
+    }
+
+    private async Task ParseAsync(ChannelReader<StreamEntry> entries)
     {
         try
         {
-            await foreach (var entry in entries.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+            // Not the stopping token: what was read is parsed before the forwarder's last flush.
+            await foreach (var entry in entries.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
             {
                 if (Parse(entry) is not { } parsed)
                 {

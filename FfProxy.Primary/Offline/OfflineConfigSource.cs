@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using FfProxy.Core.Caching;
 using FfProxy.Core.Configuration;
+using FfProxy.Core.Hosting;
 using FfProxy.Core.Sdk;
 
 namespace FfProxy.Primary.Offline;
@@ -15,8 +16,12 @@ public sealed partial class OfflineConfigSource(
     ConfigUpdater updater,
     ProxyStatus status,
     TimeProvider time,
-    ILogger<OfflineConfigSource> logger) : BackgroundService, IHostedLifecycleService, Saas.IStoreRepopulator
+    ILogger<OfflineConfigSource> logger) : SupervisedLoop, IHostedLifecycleService, Saas.IStoreRepopulator
 {
+    protected override TimeProvider Time => time;
+
+    protected override ILogger Logger => logger;
+
     /// <summary>Quiet time after a file event before reloading, so one save is one reload.</summary>
     public static TimeSpan Debounce { get; } = TimeSpan.FromMilliseconds(150);
 
@@ -40,7 +45,7 @@ public sealed partial class OfflineConfigSource(
         LogLoaded(logger, options.ConfigDir, _loaded.Count);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task RunAsync(CancellationToken stoppingToken)
     {
         StartWatcher();
         while (!stoppingToken.IsCancellationRequested)
@@ -141,6 +146,12 @@ public sealed partial class OfflineConfigSource(
 
     private void StartWatcher()
     {
+        // A restarted loop keeps the watcher it has.
+        if (_watcher is not null)
+        {
+            return;
+        }
+
         try
         {
             _watcher = new FileSystemWatcher(options.ConfigDir)

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using FfProxy.Core.Domain;
+using FfProxy.Core.Hosting;
 using FfProxy.Core.Messaging;
 using FfProxy.Core.Sdk;
 using Microsoft.Extensions.Options;
@@ -22,8 +23,12 @@ public sealed partial class AccountStreamListener(
     StreamMetrics streamMetrics,
     IOptions<SaasTimings> timings,
     TimeProvider time,
-    ILogger<AccountStreamListener> logger) : BackgroundService, IHostedLifecycleService
+    ILogger<AccountStreamListener> logger) : SupervisedLoop, IHostedLifecycleService
 {
+    protected override TimeProvider Time => time;
+
+    protected override ILogger Logger => logger;
+
     /// <summary>A client without resilience or timeout: the stream is meant to stay open for hours.</summary>
     public const string HttpClientName = "saas-stream";
 
@@ -43,7 +48,7 @@ public sealed partial class AccountStreamListener(
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task RunAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -71,6 +76,12 @@ public sealed partial class AccountStreamListener(
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
                 break;
+            }
+            catch (Exception ex)
+            {
+                // Whatever broke the poll, the next attempt comes after the usual wait (spec §3.5).
+                LogStreamFailed(logger, Describe(ex));
+                await Task.Delay(timings.Value.StreamRetry, time, stoppingToken).ConfigureAwait(false);
             }
         }
     }

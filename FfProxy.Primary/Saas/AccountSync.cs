@@ -29,6 +29,10 @@ public sealed partial class AccountSync(
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly ConcurrentDictionary<PendingRefresh, byte> _retries = new();
     private readonly CancellationTokenSource _stopping = new();
+
+    // The last configuration written to the store, per environment (guarded by _gate): what a store that lost its
+    // data is written from again, without waiting for SaaS.
+    private readonly Dictionary<string, EnvironmentConfig> _held = new(StringComparer.Ordinal);
     private bool _synced;
     private bool _disposed;
 
@@ -57,6 +61,11 @@ public sealed partial class AccountSync(
             try
             {
                 await ReplaceAllAsync(config.Environments, cancellationToken).ConfigureAwait(false);
+                _held.Clear();
+                foreach (var environment in config.Environments)
+                {
+                    _held[environment.Environment] = environment;
+                }
             }
             finally
             {
@@ -68,8 +77,9 @@ public sealed partial class AccountSync(
             LogSynced(logger, config.Environments.Count);
             return true;
         }
-        catch (Exception ex) when (ex is SaasRequestException or StoreUnavailableException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            // Any failure (SaaS, the store, or something unexpected) keeps the stored configuration serving.
             // Health reports 500 only while no sync ever succeeded (spec §2.12); later failures keep serving.
             if (!_synced)
             {
@@ -81,7 +91,57 @@ public sealed partial class AccountSync(
         }
     }
 
-    public Task RepopulateAsync(CancellationToken cancellationToken) => SyncAllAsync(cancellationToken);
+    /// <summary>
+    /// The store lost its data: writes the configuration held in memory at once (SDK keys authenticate and Replicas
+    /// reload again without a SaaS round trip), then re-syncs with SaaS in the background for what changed meanwhile.
+    /// With nothing held yet, it is a plain re-sync.
+    /// </summary>
+    public async Task RepopulateAsync(CancellationToken cancellationToken)
+    {
+        bool written;
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            written = await WriteHeldAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        if (!written)
+        {
+            await SyncAllAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (!_disposed)
+        {
+            var stopping = _stopping.Token;
+            _ = Task.Run(() => SyncAllAsync(stopping), stopping);
+        }
+    }
+
+    /// <summary>Writes every held environment and the inventory; false when nothing is held. Call under the gate.</summary>
+    private async Task<bool> WriteHeldAsync(CancellationToken cancellationToken)
+    {
+        if (_held.Count == 0)
+        {
+            return false;
+        }
+
+        // The repository, not the updater: SDKs and Replicas already hold exactly this, nothing changed for them.
+        var inventory = new Inventory();
+        foreach (var environment in _held.Values)
+        {
+            await repository.ReplaceEnvironmentAsync(environment, ItemVersioning.AsReceived, cancellationToken).ConfigureAwait(false);
+            inventory.Set(environment);
+        }
+
+        await repository.Store.SetAsync([new(InventoryKey, inventory.ToJson())], cancellationToken).ConfigureAwait(false);
+        LogRepopulated(logger, _held.Count);
+        return true;
+    }
 
     /// <summary><c>POST /proxy/auth</c>; the new token is used by every later request, including stream reconnects.</summary>
     public async Task<ProxyToken> AuthenticateAsync(CancellationToken cancellationToken)
@@ -252,7 +312,7 @@ public sealed partial class AccountSync(
                     LogRetrySucceeded(logger, item.Domain, item.Identifier, item.Environment, attempt);
                     return;
                 }
-                catch (Exception ex) when (ex is SaasRequestException or StoreUnavailableException)
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
                 {
                     LogRetryFailed(logger, item.Domain, item.Identifier, item.Environment, attempt, ex.Message);
                 }
@@ -289,6 +349,7 @@ public sealed partial class AccountSync(
             var edited = edit(await repository.ReadEnvironmentConfigAsync(environment, cancellationToken).ConfigureAwait(false));
             await updater.ApplyAsync(edited, ItemVersioning.AsReceived, cancellationToken).ConfigureAwait(false);
             inventory.Set(edited);
+            _held[environment] = edited;
             return true;
         }, cancellationToken);
 
@@ -305,6 +366,7 @@ public sealed partial class AccountSync(
                 {
                     await updater.ApplyAsync(added, ItemVersioning.AsReceived, cancellationToken).ConfigureAwait(false);
                     inventory.Set(added);
+                    _held[environment] = added;
                     LogEnvironmentAdded(logger, environment);
                 }
 
@@ -327,6 +389,7 @@ public sealed partial class AccountSync(
                 }
 
                 inventory.Remove(environment);
+                _held.Remove(environment);
             }
 
             return true;
@@ -341,7 +404,14 @@ public sealed partial class AccountSync(
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var inventory = Inventory.Parse(await repository.Store.GetAsync(InventoryKey, cancellationToken).ConfigureAwait(false));
+            var stored = await repository.Store.GetAsync(InventoryKey, cancellationToken).ConfigureAwait(false);
+            if (stored is null && await WriteHeldAsync(cancellationToken).ConfigureAwait(false))
+            {
+                // The store lost its data and nobody noticed yet: the change applies to what this process holds.
+                stored = await repository.Store.GetAsync(InventoryKey, cancellationToken).ConfigureAwait(false);
+            }
+
+            var inventory = Inventory.Parse(stored);
             if (await change(inventory).ConfigureAwait(false))
             {
                 await repository.Store.SetAsync([new(InventoryKey, inventory.ToJson())], cancellationToken).ConfigureAwait(false);
@@ -387,6 +457,9 @@ public sealed partial class AccountSync(
             return false;
         }, cancellationToken).ConfigureAwait(false);
 
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        _held.Clear();
+        _gate.Release();
         tokens.Set(null);
         _synced = false;
         status.SetConfig(ConfigStates.FailedToSync);
@@ -462,6 +535,9 @@ public sealed partial class AccountSync(
 
     [LoggerMessage(EventId = 3011, Level = LogLevel.Warning, Message = "Ignoring a change to environment {Environment}, which the proxy key does not hold")]
     private static partial void LogUnknownEnvironment(ILogger logger, string environment);
+
+    [LoggerMessage(EventId = 3014, Level = LogLevel.Warning, Message = "Wrote the {Count} environments held in memory to the store again; re-syncing with SaaS")]
+    private static partial void LogRepopulated(ILogger logger, int count);
 
     [LoggerMessage(EventId = 3012, Level = LogLevel.Information, Message = "Environment {Environment} added")]
     private static partial void LogEnvironmentAdded(ILogger logger, string environment);

@@ -27,6 +27,7 @@ public sealed partial class HarnessSaasClient(
     ProxyOptions options,
     IOptions<SaasTimings> timings,
     SaasRequestMetrics metrics,
+    TimeProvider time,
     ILogger<HarnessSaasClient> logger)
 {
     public const string HttpClientName = "saas";
@@ -70,8 +71,20 @@ public sealed partial class HarnessSaasClient(
     /// </summary>
     public async Task<ProxyConfig> GetProxyConfigAsync(ProxyToken token, string? environment, CancellationToken cancellationToken)
     {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(timings.Value.ConfigFetchTimeout);
+        using var deadline = new CancellationTokenSource(timings.Value.ConfigFetchTimeout, time);
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        try
+        {
+            return await FetchPagesAsync(token, environment, either.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new SaasRequestException($"SaaS /proxy/config did not answer within {timings.Value.ConfigFetchTimeout}", inner: ex);
+        }
+    }
+
+    private async Task<ProxyConfig> FetchPagesAsync(ProxyToken token, string? environment, CancellationToken cancellationToken)
+    {
         var environments = new List<EnvironmentConfig>();
         var problems = new List<string>();
         for (var page = 0; ; page++)
@@ -88,7 +101,7 @@ public sealed partial class HarnessSaasClient(
                 .Append("&pageSize=").Append(PageSize);
             using var request = new HttpRequestMessage(HttpMethod.Get, ClientUri("/proxy/config" + query));
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Value);
-            using var document = await SendForJsonAsync(request, "/proxy/config", environment ?? "", deadline.Token).ConfigureAwait(false);
+            using var document = await SendForJsonAsync(request, "/proxy/config", environment ?? "", cancellationToken).ConfigureAwait(false);
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
@@ -197,6 +210,11 @@ public sealed partial class HarnessSaasClient(
         {
             throw new SaasRequestException($"SaaS {metricUrl} answered with invalid JSON", response.StatusCode, ex);
         }
+        catch (Exception ex) when (IsTransportFailure(ex, cancellationToken))
+        {
+            // The connection broke or timed out mid-body ("response ended prematurely"): like any other SaaS failure.
+            throw new SaasRequestException($"SaaS {metricUrl} reply was cut off: {ex.Message}", response.StatusCode, ex);
+        }
     }
 
     private async Task<HttpResponseMessage> SendAsync(
@@ -208,8 +226,7 @@ public sealed partial class HarnessSaasClient(
         {
             response = await httpClients.CreateClient(client).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is HttpRequestException or TimeoutException or Polly.Timeout.TimeoutRejectedException
-            || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        catch (Exception ex) when (IsTransportFailure(ex, cancellationToken))
         {
             metrics.Record(metricUrl, environment, 0, Stopwatch.GetElapsedTime(started));
             throw new SaasRequestException($"SaaS {metricUrl} could not be reached: {ex.Message}", inner: ex);
@@ -226,6 +243,11 @@ public sealed partial class HarnessSaasClient(
 
         return response;
     }
+
+    /// <summary>Failures of the connection or a timeout, as opposed to the caller cancelling.</summary>
+    private static bool IsTransportFailure(Exception ex, CancellationToken cancellationToken) =>
+        ex is HttpRequestException or IOException or TimeoutException or Polly.Timeout.TimeoutRejectedException
+        || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested);
 
     private static string Describe(HttpStatusCode status) => status switch
     {

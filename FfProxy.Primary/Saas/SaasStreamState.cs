@@ -1,6 +1,7 @@
 using System.Text.Json;
 using FfProxy.Core.Caching;
 using FfProxy.Core.Domain;
+using FfProxy.Core.Hosting;
 using FfProxy.Core.Messaging;
 using FfProxy.Core.Sdk;
 using Microsoft.Extensions.Options;
@@ -125,36 +126,64 @@ public sealed partial class SaasStreamState(
     private static partial void LogStoreFailed(ILogger logger, string reason);
 }
 
-/// <summary>Re-announces the stream state to Replicas every 20 s and repairs the Redis copy every 60 s (spec §3.5).</summary>
+/// <summary>
+/// Re-announces the stream state to Replicas every 20 s and repairs the Redis copy every 60 s (spec §3.5), and at
+/// once when the Redis connection is restored: a restarted Redis may be empty, and SDK keys are gone until it is
+/// written again.
+/// </summary>
 public sealed partial class SaasStreamStateBroadcaster(
     SaasStreamState state,
     IStoreRepopulator repopulator,
+    StoreReconnections reconnections,
     IOptions<SaasTimings> timings,
     TimeProvider time,
-    ILogger<SaasStreamStateBroadcaster> logger) : BackgroundService
+    ILogger<SaasStreamStateBroadcaster> logger) : SupervisedLoop
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override TimeProvider Time => time;
+
+    protected override ILogger Logger => logger;
+
+    protected override async Task RunAsync(CancellationToken stoppingToken)
     {
         var settings = timings.Value;
         var nextVerification = time.GetUtcNow();
         using var timer = new PeriodicTimer(settings.StateBroadcast, time);
-        do
+        Task<bool>? tick = null;
+        Task? restored = null;
+        while (true)
         {
             try
             {
-                await state.BroadcastAsync(stoppingToken).ConfigureAwait(false);
                 if (time.GetUtcNow() >= nextVerification)
                 {
                     nextVerification = time.GetUtcNow() + settings.StateVerification;
                     await state.VerifyAsync(repopulator.RepopulateAsync, stoppingToken).ConfigureAwait(false);
                 }
+
+                await state.BroadcastAsync(stoppingToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 LogFailed(logger, ex);
             }
+
+            tick ??= timer.WaitForNextTickAsync(stoppingToken).AsTask();
+            restored ??= reconnections.WaitAsync(stoppingToken);
+            if (await Task.WhenAny(tick, restored).ConfigureAwait(false) == restored)
+            {
+                await restored.ConfigureAwait(false);
+                restored = null;
+                nextVerification = time.GetUtcNow();
+            }
+            else if (!await tick.ConfigureAwait(false))
+            {
+                return;
+            }
+            else
+            {
+                tick = null;
+            }
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
 
     [LoggerMessage(EventId = 3103, Level = LogLevel.Error, Message = "Stream state broadcast failed")]

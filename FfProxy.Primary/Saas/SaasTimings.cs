@@ -1,8 +1,8 @@
 namespace FfProxy.Primary.Saas;
 
 /// <summary>
-/// Fixed intervals of the SaaS connection (spec §3.5, §6 "hard-coded values"). Bound from the undocumented
-/// configuration section <c>FfProxy:Saas</c> so tests can shorten them; production keeps the defaults.
+/// Intervals of the SaaS connection (spec §3.5, §6 "hard-coded values" of the Go proxy). Bound from the
+/// configuration section <c>FfProxy:Saas</c> (README "Timings") so operators and tests can shorten them.
 /// </summary>
 public sealed class SaasTimings
 {

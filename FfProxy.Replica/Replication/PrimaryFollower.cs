@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using FfProxy.Core.Caching;
 using FfProxy.Core.Domain;
+using FfProxy.Core.Hosting;
 using FfProxy.Core.Messaging;
 using FfProxy.Core.Sdk;
 using Microsoft.Extensions.Options;
@@ -19,17 +20,22 @@ public sealed partial class PrimaryFollower(
     IMessageStreams streams,
     IKeyValueStore store,
     SnapshotCache snapshots,
+    SnapshotReconciler reconciler,
     StreamHub hub,
     ProxyStatus status,
     StreamMetrics streamMetrics,
     IOptions<ReplicationTimings> timings,
     TimeProvider time,
-    ILogger<PrimaryFollower> logger) : BackgroundService
+    ILogger<PrimaryFollower> logger) : SupervisedLoop
 {
+    protected override TimeProvider Time => time;
+
+    protected override ILogger Logger => logger;
+
     private readonly Channel<(StreamMessage Message, DateTimeOffset Due)> _pending = Channel.CreateUnbounded<(StreamMessage, DateTimeOffset)>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task RunAsync(CancellationToken stoppingToken)
     {
         status.SetConfig(ConfigStates.ReadReplica);
         try
@@ -63,12 +69,20 @@ public sealed partial class PrimaryFollower(
 
     /// <summary>
     /// After a gap in <c>proxy:sse_events</c>: once the Primary has written its state again (after a Redis restart
-    /// it first writes the configuration again), reload every snapshot, since the gap's events are gone.
+    /// it first writes the configuration again), reload every snapshot and tell SDK streams about every item whose
+    /// version changed, since the gap's events are gone.
     /// </summary>
     private async Task CatchUpWithConfigurationAsync(CancellationToken cancellationToken)
     {
         await WaitForPrimaryAsync(cancellationToken).ConfigureAwait(false);
-        await PreloadAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await reconciler.ReloadAllAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (StoreUnavailableException ex)
+        {
+            LogRedisFailed(logger, "the configuration", ex.Message);
+        }
     }
 
     /// <summary>Until the Primary's stream state is in Redis, copies it into this process (also after a control-stream gap).</summary>

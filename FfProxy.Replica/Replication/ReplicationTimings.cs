@@ -1,7 +1,7 @@
 namespace FfProxy.Replica.Replication;
 
 /// <summary>
-/// Intervals of a Replica's link to Redis, bound from the undocumented section <c>FfProxy:Replication</c> so
+/// Intervals of a Replica's link to Redis, bound from the section <c>FfProxy:Replication</c> (README "Timings") so
 /// tests can shorten them.
 /// </summary>
 public sealed class ReplicationTimings
@@ -21,4 +21,10 @@ public sealed class ReplicationTimings
     /// stream every 50 ms) hold the change first, so no SDK reads the old version and drops the update.
     /// </summary>
     public TimeSpan PublishDelay { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// How often the <c>-latest</c> hashes are compared with what the snapshots were built from, to catch changes whose
+    /// event never arrived (a Go Primary notifying before it writes, stream entries trimmed past MAXLEN); 0 disables it.
+    /// </summary>
+    public TimeSpan Reconciliation { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -89,6 +89,15 @@ public sealed class FakeSaas : IAsyncDisposable
 
     public TimeSpan Delay { get; set; }
 
+    /// <summary>Extra wait before every <c>/proxy/config</c> answer (a slow configuration fetch).</summary>
+    public TimeSpan ConfigDelay { get; set; }
+
+    /// <summary>While set, <c>/proxy/config</c> replies announce a longer body than they send and the connection is cut mid-body.</summary>
+    public bool CutConfigReplies { get; set; }
+
+    /// <summary>While set, every connection is dropped before an answer (SaaS unreachable).</summary>
+    public bool DropConnections { get; set; }
+
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     public static async Task<FakeSaas> StartAsync()
@@ -324,9 +333,33 @@ public sealed class FakeSaas : IAsyncDisposable
                 context.Request.QueryString.Value ?? "",
                 context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
                 body.ToArray()));
+            if (DropConnections)
+            {
+                context.Abort();
+                return;
+            }
+
             if (Delay > TimeSpan.Zero && !context.Request.Path.Value!.EndsWith("/stream", StringComparison.Ordinal))
             {
                 await Task.Delay(Delay, context.RequestAborted);
+            }
+
+            if (ConfigDelay > TimeSpan.Zero && context.Request.Path.Value!.EndsWith("/proxy/config", StringComparison.Ordinal))
+            {
+                await Task.Delay(ConfigDelay, context.RequestAborted);
+            }
+
+            if (CutConfigReplies && context.Request.Path.Value!.EndsWith("/proxy/config", StringComparison.Ordinal))
+            {
+                context.Response.ContentType = "application/json";
+                context.Response.ContentLength = 4096;
+                await context.Response.WriteAsync("""{"environments":[{"id":""", context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+
+                // Let the headers and the first bytes reach the proxy before the connection goes.
+                await Task.Delay(100, context.RequestAborted);
+                context.Abort();
+                return;
             }
 
             await next(context);

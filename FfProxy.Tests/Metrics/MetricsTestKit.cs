@@ -34,7 +34,7 @@ internal sealed class RecordingSaas : HttpMessageHandler, IHttpClientFactory
         new() { ClientService = new Uri(ClientService), MetricService = new Uri(MetricService), MetricPostDuration = metricPostDuration };
 
     public HarnessSaasClient Client(ProxyOptions options, SaasRequestMetrics metrics) =>
-        new(this, options, Microsoft.Extensions.Options.Options.Create(new SaasTimings()), metrics, NullLogger<HarnessSaasClient>.Instance);
+        new(this, options, Microsoft.Extensions.Options.Options.Create(new SaasTimings()), metrics, TimeProvider.System, NullLogger<HarnessSaasClient>.Instance);
 
     public HttpClient CreateClient(string name) => new(this, disposeHandler: false);
 
