@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using FfProxy.Core.Domain;
 
 namespace FfProxy.Benchmarks;
 
@@ -13,7 +14,7 @@ public static class GeneratedEnvironment
     public const string Environment = "0b6f7c1e-2d3a-4b5c-8d9e-af0b1c2d3e4f";
     public const string SdkKey = "6a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
 
-    public static async Task<(SampleProxy Proxy, string TargetIdentifier, string Directory)> StartAsync()
+    public static async Task<(SampleProxy Proxy, Target Target, string Directory)> StartAsync()
     {
         var directory = Path.Combine(Path.GetTempPath(), "ffproxy-bench-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
@@ -40,6 +41,6 @@ public static class GeneratedEnvironment
             },
         };
         var proxy = await SampleProxy.StartAsync(directory, auth.ToJsonString());
-        return (proxy, target["identifier"]!.GetValue<string>(), directory);
+        return (proxy, auth["target"].Deserialize(ProxyJsonContext.Default.Target)!, directory);
     }
 }
