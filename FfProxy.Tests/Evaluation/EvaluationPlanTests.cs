@@ -104,6 +104,103 @@ public sealed class EvaluationPlanTests
         }
     }
 
+    public static TheoryData<string> EdgeCases() => [.. Edges().Keys];
+
+    /// <summary>Cycles, depth limits, nesting, unknown references, empty serves: where the plan's memo and indices could diverge.</summary>
+    [Theory]
+    [MemberData(nameof(EdgeCases))]
+    public void Plan_agrees_with_the_reference_at_the_edges(string edge)
+    {
+        var source = Edges()[edge]();
+        Target?[] targets =
+        [
+            null,
+            new Target { Identifier = "t" },
+            new Target { Identifier = "in", Name = "In", Attributes = new() { ["a"] = JsonSerializer.SerializeToElement("abbbc"), ["n"] = JsonSerializer.SerializeToElement(10) } },
+            new Target { Identifier = "out", Attributes = new() { ["a"] = JsonSerializer.SerializeToElement("x") } },
+        ];
+        foreach (var target in targets)
+        {
+            foreach (var flag in source.Flags)
+            {
+                AssertAgrees(source, flag.Feature, target);
+            }
+        }
+
+        AssertSameBody(source, targets);
+    }
+
+    private static Dictionary<string, Func<Source>> Edges()
+    {
+        static FeatureConfig Flag(string id, string serves = "on") => new()
+        {
+            Feature = id,
+            Kind = "boolean",
+            State = "on",
+            Variations = [new Variation { Identifier = "on", Value = "true" }, new Variation { Identifier = "off", Value = "false" }],
+            DefaultServe = new Serve { Variation = serves },
+            OffVariation = "off",
+        };
+        static ServingRule Rule(Serve? serve, params Clause[] clauses) => new() { Clauses = clauses, Serve = serve };
+        static Clause InGroups(params string[] groups) => new() { Op = "segmentMatch", Values = groups };
+        static Serve Serves(string variation) => new() { Variation = variation };
+        static Prerequisite Requires(string feature, params string[] variations) => new() { Feature = feature, Variations = variations };
+
+        return new()
+        {
+            ["prerequisite cycle"] = () => new Source(
+                [Flag("a") with { Prerequisites = [Requires("b", "on")] }, Flag("b") with { Prerequisites = [Requires("a", "on")] }], []),
+            ["flag requiring itself"] = () => new Source([Flag("a") with { Prerequisites = [Requires("a", "on")] }], []),
+            ["chain deeper than the limit"] = () => new Source(
+                Enumerable.Range(0, Evaluator.MaxDepth + 5).Select(i => Flag("f" + i) with { Prerequisites = [Requires("f" + (i + 1), "on")] }), []),
+            ["chain within the limit, diamond"] = () => new Source(
+            [
+                Flag("top") with { Prerequisites = [Requires("left", "on"), Requires("right", "on", "off")] },
+                Flag("left") with { Prerequisites = [Requires("base", "on")] },
+                Flag("right", "off") with { Prerequisites = [Requires("base", "on"), Requires("missing", "on")] },
+                Flag("base"),
+                Flag("refused") with { Prerequisites = [Requires("right", "on")] },
+                Flag("broken parent") with { Prerequisites = [Requires("broken", "on")] },
+                Flag("broken", "nope"),
+            ], []),
+            ["group matching itself"] = () => new Source(
+                [Flag("f", "off") with { Rules = [Rule(Serves("on"), InGroups("g"))] }],
+                [new Segment { Identifier = "g", Rules = [InGroups("g")] }]),
+            ["groups nested in a cycle, asked in both orders"] = () => new Source(
+            [
+                Flag("g1 first", "off") with { Rules = [Rule(Serves("on"), InGroups("g1", "g2"))] },
+                Flag("g2 first", "off") with { Rules = [Rule(Serves("on"), InGroups("g2", "g1"))] },
+                Flag("g2 only", "off") with { Rules = [Rule(Serves("on"), InGroups("g2"))] },
+                Flag("g3 via map", "off") with { VariationToTargetMap = [new VariationMap { Variation = "on", TargetSegments = ["g3"] }] },
+            ],
+            [
+                new Segment { Identifier = "g1", Rules = [InGroups("g2")] },
+                new Segment { Identifier = "g2", Rules = [InGroups("g1"), new Clause { Attribute = "a", Op = "match", Values = ["b+"] }] },
+                new Segment { Identifier = "g3", Excluded = [new Target { Identifier = "out" }], ServingRules = [new GroupServingRule { Clauses = [InGroups("g2"), new Clause { Attribute = "n", Op = "gt", Values = ["1"] }] }] },
+            ]),
+            ["unknown groups, empty and missing serves"] = () => new Source(
+            [
+                Flag("unknown group", "off") with { Rules = [Rule(Serves("on"), InGroups("nowhere"))] },
+                Flag("rule without serve", "off") with { Rules = [Rule(null), Rule(Serves("on"))] },
+                Flag("rule serving empty", "on") with { Rules = [Rule(Serves("")), Rule(Serves("off"))] },
+                Flag("rule serving unknown") with { Rules = [Rule(Serves("nope"))] },
+                Flag("empty distribution ends the rules", "off") with { Rules = [Rule(new Serve { Distribution = new Distribution { BucketBy = "a" } }), Rule(Serves("on"))] },
+                Flag("map with empty variation", "off") with
+                {
+                    VariationToTargetMap = [new VariationMap { Variation = "", Targets = [new TargetMap { Identifier = "in" }] }, new VariationMap { Variation = "on", Targets = [new TargetMap { Identifier = "in" }] }],
+                    Rules = [Rule(Serves("on"), new Clause { Attribute = "identifier", Op = "equal", Values = ["IN"] })],
+                },
+                Flag("rollout by missing attribute") with
+                {
+                    DefaultServe = new Serve { Distribution = new Distribution { BucketBy = "missing", Variations = [new WeightedVariation { Variation = "on", Weight = 50 }, new WeightedVariation { Variation = "off", Weight = 50 }] } },
+                },
+                Flag("off flag") with { State = "off" },
+                Flag("bad clauses", "off") with { Rules = [Rule(Serves("on"), new Clause { Attribute = "a", Op = "what", Values = ["x"] }), Rule(Serves("on"), new Clause { Attribute = "a", Op = "in", Values = [] }), Rule(Serves("on"), new Clause { Attribute = "a", Op = "match", Values = ["([invalid"] })] },
+            ],
+            [new Segment { Identifier = "empty" }]),
+        };
+    }
+
     [Fact]
     public void Failures_carry_the_reference_message_and_an_empty_evaluation_object()
     {
