@@ -55,6 +55,7 @@ public sealed class BenchmarkSmokeTests
             Assert.True(await benchmarks.OneEvaluation() > 0);
             Assert.True(benchmarks.EvaluateAllByReference() > 0);
             Assert.True(benchmarks.WriteAllByPlan() > 10_000);
+            Assert.Equal(200, benchmarks.CompilePlan().Count);
         }
         finally
         {

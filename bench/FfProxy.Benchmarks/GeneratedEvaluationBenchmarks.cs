@@ -9,7 +9,8 @@ namespace FfProxy.Benchmarks;
 /// <summary>
 /// Evaluations on the generated 200-flag × 20-group environment: requests through the whole pipeline, where the
 /// evaluation cost dominates (the sample's 4 flags measure mostly the pipeline), and the evaluation alone, by the
-/// reference <see cref="Evaluator"/> and by the snapshot's compiled plan writing the response body.
+/// reference <see cref="Evaluator"/> and by the snapshot's compiled plan writing the response body; and what
+/// compiling that plan adds to each snapshot rebuild.
 /// </summary>
 public class GeneratedEvaluationBenchmarks
 {
@@ -67,4 +68,7 @@ public class GeneratedEvaluationBenchmarks
 
     [Benchmark(Description = "evaluation plan, 200 flags into the body")]
     public int WriteAllByPlan() => _snapshot.EvaluationPlan.WriteAll(_target, _body);
+
+    [Benchmark(Description = "compile the evaluation plan, 200 flags x 20 groups")]
+    public EvaluationPlan CompilePlan() => EvaluationPlan.Compile(_snapshot.Flags, _snapshot.SegmentForEvaluationById);
 }
