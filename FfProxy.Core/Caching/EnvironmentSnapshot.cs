@@ -31,6 +31,7 @@ public sealed class EnvironmentSnapshot : IFlagSource
         IReadOnlyList<FeatureConfig> flags,
         FrozenDictionary<string, FeatureConfig> flagById,
         FrozenDictionary<string, Segment> segmentForEvaluationById,
+        EvaluationPlan evaluationPlan,
         FrozenSet<string> apiKeys)
     {
         Environment = environment;
@@ -44,6 +45,7 @@ public sealed class EnvironmentSnapshot : IFlagSource
         Flags = flags;
         FlagById = flagById;
         SegmentForEvaluationById = segmentForEvaluationById;
+        EvaluationPlan = evaluationPlan;
         ApiKeys = apiKeys;
     }
 
@@ -70,6 +72,9 @@ public sealed class EnvironmentSnapshot : IFlagSource
     /// <summary>Groups as evaluation sees them (servingRules stripped unless AND_RULES).</summary>
     public FrozenDictionary<string, Segment> SegmentForEvaluationById { get; }
 
+    /// <summary><see cref="Flags"/> and the groups compiled once, what evaluation requests run.</summary>
+    public EvaluationPlan EvaluationPlan { get; }
+
     /// <summary>Names (<c>auth-key-&lt;hash&gt;</c>) of the SDK keys of this environment.</summary>
     public FrozenSet<string> ApiKeys { get; }
 
@@ -77,7 +82,8 @@ public sealed class EnvironmentSnapshot : IFlagSource
         environment, false, ResponseBody.EmptyArray, FrozenDictionary<string, ResponseBody>.Empty,
         ResponseBody.EmptyArray, FrozenDictionary<string, ResponseBody>.Empty,
         ResponseBody.EmptyArray, FrozenDictionary<string, ResponseBody>.Empty,
-        [], FrozenDictionary<string, FeatureConfig>.Empty, FrozenDictionary<string, Segment>.Empty, FrozenSet<string>.Empty);
+        [], FrozenDictionary<string, FeatureConfig>.Empty, FrozenDictionary<string, Segment>.Empty,
+        EvaluationPlan.Empty, FrozenSet<string>.Empty);
 
     public FeatureConfig? GetFlag(string identifier) => FlagById.GetValueOrDefault(identifier);
 

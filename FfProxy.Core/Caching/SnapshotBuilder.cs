@@ -15,7 +15,7 @@ namespace FfProxy.Core.Caching;
 /// Turns stored environment data into an <see cref="EnvironmentSnapshot"/>: response bytes for every
 /// variant of every read route, and the parsed model evaluation needs. Runs on change, never per request.
 /// </summary>
-public sealed partial class SnapshotBuilder(ProxyOptions options, ILogger<SnapshotBuilder> logger)
+public sealed partial class SnapshotBuilder(ProxyOptions options, ILogger<SnapshotBuilder> logger, ILogger<EvaluationPlan> planLogger)
 {
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -90,6 +90,7 @@ public sealed partial class SnapshotBuilder(ProxyOptions options, ILogger<Snapsh
             segmentById[segment.Identifier] = segment;
         }
 
+        var segmentsForEvaluation = segmentById.ToFrozenDictionary(StringComparer.Ordinal);
         return new EnvironmentSnapshot(
             stored.Environment,
             exists: true,
@@ -101,7 +102,8 @@ public sealed partial class SnapshotBuilder(ProxyOptions options, ILogger<Snapsh
             v2ById.ToFrozenDictionary(StringComparer.Ordinal),
             flags,
             flagById.ToFrozenDictionary(StringComparer.Ordinal),
-            segmentById.ToFrozenDictionary(StringComparer.Ordinal),
+            segmentsForEvaluation,
+            EvaluationPlan.Compile(flags, segmentsForEvaluation, planLogger),
             stored.ApiKeys.ToFrozenSet(StringComparer.Ordinal));
     }
 

@@ -24,7 +24,6 @@ public sealed partial class SdkApi(
     TokenService tokens,
     StreamHub hub,
     ProxyStatus status,
-    Evaluator evaluator,
     ISdkMetricsSink metricsSink,
     ITargetForwarder targetForwarder,
     TargetCache targets,
@@ -158,41 +157,44 @@ public sealed partial class SdkApi(
     {
         var snapshot = await SnapshotAsync(context).ConfigureAwait(false);
         var target = await ResolveTargetAsync(context, snapshot.Environment).ConfigureAwait(false);
-        await WriteJsonAsync(context, writer =>
-        {
-            writer.WriteStartArray();
-            foreach (var flag in snapshot.Flags)
-            {
-                // A flag that cannot be evaluated is still listed, with empty identifier and value (Go proxy).
-                var result = evaluator.Evaluate(flag, target, snapshot);
-                WriteEvaluation(writer, flag, result.Variation);
-            }
+        var plan = snapshot.EvaluationPlan;
 
-            writer.WriteEndArray();
-        }).ConfigureAwait(false);
+        // The only allocation is the pooled response buffer: the plan copies pre-encoded evaluation objects.
+        var buffer = ArrayPool<byte>.Shared.Rent(plan.AllResponseLength);
+        try
+        {
+            var length = plan.WriteAll(target, buffer);
+            await SdkResponses.WriteBytes(context.Response, 200, SdkResponses.JsonContentType, buffer.AsMemory(0, length)).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     public async Task GetEvaluation(HttpContext context)
     {
         var snapshot = await SnapshotAsync(context).ConfigureAwait(false);
         var feature = RouteValue(context, "feature");
-        if (!snapshot.FlagById.TryGetValue(feature, out var flag))
+        var plan = snapshot.EvaluationPlan;
+        if (!plan.TryGetIndex(feature, out var index))
         {
             await SdkResponses.WriteError(context, 404, "not found").ConfigureAwait(false);
             return;
         }
 
         var target = await ResolveTargetAsync(context, snapshot.Environment).ConfigureAwait(false);
-        var result = evaluator.Evaluate(flag, target, snapshot);
-        if (result.Variation is null)
+        var body = plan.EvaluationBody(index, target);
+        if (body.IsEmpty)
         {
             // The configuration, not the request, is at fault: the flag names a variation it does not have.
-            LogEvaluationFailed(logger, feature, snapshot.Environment, result.Error);
-            await SdkResponses.WriteError(context, 500, $"flag '{feature}' cannot be evaluated: {result.Error}").ConfigureAwait(false);
+            var error = plan.Evaluate(index, target).Error;
+            LogEvaluationFailed(logger, feature, snapshot.Environment, error);
+            await SdkResponses.WriteError(context, 500, $"flag '{feature}' cannot be evaluated: {error}").ConfigureAwait(false);
             return;
         }
 
-        await WriteJsonAsync(context, writer => WriteEvaluation(writer, flag, result.Variation)).ConfigureAwait(false);
+        await SdkResponses.WriteBytes(context.Response, 200, SdkResponses.JsonContentType, body).ConfigureAwait(false);
     }
 
     public async Task PostMetrics(HttpContext context)
@@ -442,18 +444,6 @@ public sealed partial class SdkApi(
         }
 
         metrics.RecordSdkUsage(environment, type, version, language);
-    }
-
-    private static void WriteEvaluation(Utf8JsonWriter writer, FeatureConfig flag, Variation? variation)
-    {
-        writer.WriteStartObject();
-        writer.WriteString("flag", flag.Feature);
-        writer.WriteString("identifier", variation?.Identifier ?? "");
-        writer.WriteString("kind", flag.Kind);
-
-        // json values are sent as the variation's string, not encoded a second time (spec §2.9 quirk).
-        writer.WriteString("value", variation?.Value ?? "");
-        writer.WriteEndObject();
     }
 
     private static Task WriteJsonAsync(HttpContext context, Action<Utf8JsonWriter> write)

@@ -43,4 +43,23 @@ public sealed class BenchmarkSmokeTests
             await benchmarks.CleanupAsync();
         }
     }
+
+    [Fact]
+    public async Task The_generated_environment_benchmarks_answer_and_agree()
+    {
+        var benchmarks = new GeneratedEvaluationBenchmarks();
+        await benchmarks.SetupAsync();
+        try
+        {
+            Assert.True(await benchmarks.AllEvaluations() > 10_000);
+            Assert.True(await benchmarks.OneEvaluation() > 0);
+            Assert.True(benchmarks.EvaluateAllByReference() > 0);
+            Assert.True(benchmarks.WriteAllByPlan() > 10_000);
+            Assert.Equal(200, benchmarks.CompilePlan().Count);
+        }
+        finally
+        {
+            await benchmarks.CleanupAsync();
+        }
+    }
 }

@@ -30,18 +30,21 @@ public sealed class SampleProxy : IAsyncDisposable
 
     public IServiceProvider Services => _factory.Services;
 
-    public static async Task<SampleProxy> StartAsync()
+    public static Task<SampleProxy> StartAsync() => StartAsync(Path.Combine(RepositoryRoot(), "config", "sample"), AuthBody);
+
+    /// <summary>The same, offline on <paramref name="configDir"/>, authenticated with <paramref name="authBody"/>.</summary>
+    public static async Task<SampleProxy> StartAsync(string configDir, string authBody)
     {
         var factory = new WebApplicationFactory<PrimaryMarker>().WithWebHostBuilder(web =>
         {
             web.UseSetting("OFFLINE", "true");
-            web.UseSetting("CONFIG_DIR", Path.Combine(RepositoryRoot(), "config", "sample"));
+            web.UseSetting("CONFIG_DIR", configDir);
             web.UseSetting("AUTH_SECRET", "benchmark-auth-secret");
             web.UseSetting("HEARTBEAT_INTERVAL", "0");
             web.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
         });
         var proxy = new SampleProxy(factory);
-        using var auth = await proxy._client.PostAsync("/client/auth", new StringContent(AuthBody, Encoding.UTF8, "application/json"));
+        using var auth = await proxy._client.PostAsync("/client/auth", new StringContent(authBody, Encoding.UTF8, "application/json"));
         auth.EnsureSuccessStatusCode();
         using var body = JsonDocument.Parse(await auth.Content.ReadAsStringAsync());
         proxy._client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", body.RootElement.GetProperty("authToken").GetString());
@@ -78,7 +81,7 @@ public sealed class SampleProxy : IAsyncDisposable
         return (await response.Content.ReadAsByteArrayAsync()).Length;
     }
 
-    private static string RepositoryRoot()
+    public static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
