@@ -23,7 +23,7 @@ public static class SdkApiExtensions
         var services = builder.Services;
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ProxyStatus>();
-        services.TryAddSingleton(ProxyRole.Primary);
+        services.TryAddSingleton(ProxyRole.Primary); // a Replica replaces it (AddReplicaOptions), before or after this
         services.TryAddSingleton<ProxyMetrics>();
         services.TryAddSingleton<TokenService>();
         services.TryAddSingleton<StreamHub>();
