@@ -17,13 +17,20 @@ public sealed record GatewayOptions(ListenerSettings Listener, IReadOnlyList<str
     public static GatewayOptions Read(IConfiguration configuration)
     {
         var portText = configuration["PORT"];
-        var port = 7000;
+        var port = ListenerSettings.DefaultPort;
         if (!string.IsNullOrEmpty(portText) && (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535))
         {
             throw new GatewayConfigurationException($"PORT: '{portText}' is not a port number (1-65535).");
         }
 
-        var tls = string.Equals(configuration["TLS_ENABLED"], "true", StringComparison.OrdinalIgnoreCase);
+        // Go's boolean syntax, as the Primary and the Replicas parse TLS_ENABLED: 1, t, true, TRUE, ... all mean true.
+        var tlsText = configuration["TLS_ENABLED"];
+        var tls = false;
+        if (!string.IsNullOrEmpty(tlsText) && !GoBoolean.TryParse(tlsText, out tls))
+        {
+            throw new GatewayConfigurationException(GoBoolean.Problem("TLS_ENABLED", tlsText));
+        }
+
         var cert = configuration["TLS_CERT"] ?? "";
         var key = configuration["TLS_KEY"] ?? "";
         if (tls && (!File.Exists(cert) || !File.Exists(key)))

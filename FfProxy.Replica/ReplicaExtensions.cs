@@ -12,7 +12,9 @@ public static class ReplicaExtensions
     public static ProxyOptions AddReplicaOptions(this WebApplicationBuilder builder)
     {
         builder.Configuration.AddInMemoryCollection([new("READ_REPLICA", "true")]);
-        builder.Services.TryAddSingleton(ProxyRole.Replica);
+
+        // Replace, not TryAdd: AddSdkApi's default (Primary) may already be registered, whichever runs first.
+        builder.Services.Replace(ServiceDescriptor.Singleton(ProxyRole.Replica));
         return builder.AddProxyOptions();
     }
 

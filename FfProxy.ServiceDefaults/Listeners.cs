@@ -5,7 +5,11 @@ using Microsoft.AspNetCore.Hosting;
 namespace Microsoft.Extensions.Hosting;
 
 /// <summary>Where an FfProxy process listens: PORT, optional HTTPS from PEM files, and PROMETHEUS_PORT.</summary>
-public sealed record ListenerSettings(int Port, bool PortExplicit, bool TlsEnabled, string TlsCert, string TlsKey, int PrometheusPort);
+public sealed record ListenerSettings(int Port, bool PortExplicit, bool TlsEnabled, string TlsCert, string TlsKey, int PrometheusPort)
+{
+    /// <summary>PORT when unset, in every role (the Go proxy's).</summary>
+    public const int DefaultPort = 7000;
+}
 
 public static class ListenerExtensions
 {

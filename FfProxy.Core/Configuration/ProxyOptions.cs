@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Hosting;
+
 namespace FfProxy.Core.Configuration;
 
 /// <summary>
@@ -24,7 +26,7 @@ public sealed class ProxyOptions
     public bool ForwardTargets { get; init; }
 
     /// <summary>Port the proxy listens on when no URL is configured by the host (e.g. Aspire).</summary>
-    public int Port { get; init; } = 7000;
+    public int Port { get; init; } = ListenerSettings.DefaultPort;
 
     /// <summary>True when PORT was set explicitly, which then wins over host-provided URLs.</summary>
     public bool PortExplicit { get; init; }
@@ -34,7 +36,7 @@ public sealed class ProxyOptions
     public string TlsKey { get; init; } = "";
 
     /// <summary>Port of the Prometheus <c>/metrics</c> endpoint; equal to <see cref="Port"/> unless set.</summary>
-    public int PrometheusPort { get; init; } = 7000;
+    public int PrometheusPort { get; init; } = ListenerSettings.DefaultPort;
 
     public bool BypassAuth { get; init; }
     public string LogLevel { get; init; } = "INFO";

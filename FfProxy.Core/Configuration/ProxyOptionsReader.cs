@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
 
 namespace FfProxy.Core.Configuration;
 
@@ -13,63 +14,66 @@ public static class ProxyOptionsReader
         var errors = new List<string>();
         var reader = new VariableReader(configuration, errors);
 
-        var port = reader.Port("PORT", 7000);
-        var offline = reader.Bool("OFFLINE", false);
-        var readReplica = reader.Bool("READ_REPLICA", false);
-        var generateOffline = reader.Bool("GENERATE_OFFLINE_CONFIG", false);
+        // Each default is written once, in the options classes; an unset variable keeps it.
+        var d = new ProxyOptions();
+        var r = d.Redis;
+        var port = reader.Port("PORT", d.Port);
+        var offline = reader.Bool("OFFLINE", d.Offline);
+        var readReplica = reader.Bool("READ_REPLICA", d.ReadReplica);
+        var generateOffline = reader.Bool("GENERATE_OFFLINE_CONFIG", d.GenerateOfflineConfig);
         var options = new ProxyOptions
         {
             // Secrets often arrive with a stray newline from a mounted file.
-            ProxyKey = (reader.String("PROXY_KEY", "")).Trim(),
+            ProxyKey = (reader.String("PROXY_KEY", d.ProxyKey)).Trim(),
             ReadReplica = readReplica,
-            AuthSecret = reader.String("AUTH_SECRET", ProxyOptions.DefaultAuthSecret),
+            AuthSecret = reader.String("AUTH_SECRET", d.AuthSecret),
             LegacySecrets = reader.List("LEGACY_SECRETS"),
-            ClientService = reader.Url("CLIENT_SERVICE", "https://config.ff.harness.io/api/1.0"),
-            MetricService = reader.Url("METRIC_SERVICE", "https://events.ff.harness.io/api/1.0"),
-            MetricPostDuration = reader.Int("METRIC_POST_DURATION", 60, min: 0),
-            HeartbeatInterval = reader.Int("HEARTBEAT_INTERVAL", 60, min: 0),
-            ForwardTargets = reader.Bool("FORWARD_TARGETS", false),
+            ClientService = reader.Url("CLIENT_SERVICE", d.ClientService),
+            MetricService = reader.Url("METRIC_SERVICE", d.MetricService),
+            MetricPostDuration = reader.Int("METRIC_POST_DURATION", d.MetricPostDuration, min: 0),
+            HeartbeatInterval = reader.Int("HEARTBEAT_INTERVAL", d.HeartbeatInterval, min: 0),
+            ForwardTargets = reader.Bool("FORWARD_TARGETS", d.ForwardTargets),
             Port = port,
             PortExplicit = reader.IsSet("PORT"),
-            TlsEnabled = reader.Bool("TLS_ENABLED", false),
-            TlsCert = reader.String("TLS_CERT", ""),
-            TlsKey = reader.String("TLS_KEY", ""),
+            TlsEnabled = reader.Bool("TLS_ENABLED", d.TlsEnabled),
+            TlsCert = reader.String("TLS_CERT", d.TlsCert),
+            TlsKey = reader.String("TLS_KEY", d.TlsKey),
             PrometheusPort = reader.Port("PROMETHEUS_PORT", port),
-            BypassAuth = reader.Bool("BYPASS_AUTH", false),
-            LogLevel = reader.OneOf("LOG_LEVEL", "INFO", "INFO", "DEBUG", "ERROR", "WARN"),
-            MetricsStreamMaxLen = reader.Int("METRICS_STREAM_MAX_LEN", 1000, min: 1),
-            MetricStreamReadConcurrency = reader.Int("METRIC_STREAM_READ_CONCURRENCY", 10, min: 1),
-            AndRules = reader.Bool("AND_RULES", false),
+            BypassAuth = reader.Bool("BYPASS_AUTH", d.BypassAuth),
+            LogLevel = reader.OneOf("LOG_LEVEL", d.LogLevel, "INFO", "DEBUG", "ERROR", "WARN"),
+            MetricsStreamMaxLen = reader.Int("METRICS_STREAM_MAX_LEN", d.MetricsStreamMaxLen, min: 1),
+            MetricStreamReadConcurrency = reader.Int("METRIC_STREAM_READ_CONCURRENCY", d.MetricStreamReadConcurrency, min: 1),
+            AndRules = reader.Bool("AND_RULES", d.AndRules),
             Offline = offline,
-            ConfigDir = reader.String("CONFIG_DIR", "/config"),
+            ConfigDir = reader.String("CONFIG_DIR", d.ConfigDir),
             GenerateOfflineConfig = generateOffline,
             Redis = new RedisOptions
             {
-                Address = reader.String("REDIS_ADDRESS", ""),
-                Password = reader.String("REDIS_PASSWORD", ""),
-                Username = reader.String("REDIS_USERNAME", ""),
-                Db = reader.Int("REDIS_DB", 0, min: 0),
-                PoolSize = reader.Int("REDIS_POOL_SIZE", 10, min: 1),
-                PoolSizeLiteral = reader.Int("REDIS_POOL_SIZE_LITERAL", 0, min: 0),
-                MaxRetries = reader.Int("REDIS_MAX_RETRIES", 3, min: 0),
-                MinRetryBackoffMillis = reader.Int("REDIS_MIN_RETRY_BACKOFF_MILLIS", 8, min: 0),
-                MaxRetryBackoffMillis = reader.Int("REDIS_MAX_RETRY_BACKOFF_MILLIS", 512, min: 0),
-                DialTimeoutSeconds = reader.Int("REDIS_DIAL_TIMEOUT_SECONDS", 5, min: 1),
-                ReadTimeoutSeconds = reader.Int("REDIS_READ_TIMEOUT_SECONDS", 3, min: 1),
-                WriteTimeoutSeconds = reader.Int("REDIS_WRITE_TIMEOUT_SECONDS", 3, min: 1),
-                PoolTimeoutSeconds = reader.Int("REDIS_POOL_TIMEOUT_SECONDS", 4, min: 0),
-                MinIdleConns = reader.Int("REDIS_MIN_IDLE_CONNS", 0, min: 0),
-                MaxIdleConns = reader.Int("REDIS_MAX_IDLE_CONNS", 0, min: 0),
-                MaxActiveConns = reader.Int("REDIS_MAX_ACTIVE_CONNS", 0, min: 0),
-                ConMaxIdleTimeMinutes = reader.Int("REDIS_CON_MAX_IDLE_TIME_MINUTES", 30, min: 0),
-                ConMaxLifetimeMinutes = reader.Int("REDIS_CON_MAX_LIFETIME_MINUTES", 0, min: 0),
-                TlsEnabled = reader.Bool("REDIS_TLS_ENABLED", false),
-                TlsMode = reader.OneOf("REDIS_TLS_MODE", "tls", "tls", "mtls"),
-                TlsCaCert = reader.String("REDIS_TLS_CA_CERT", ""),
-                TlsClientCert = reader.String("REDIS_TLS_CLIENT_CERT", ""),
-                TlsClientKey = reader.String("REDIS_TLS_CLIENT_KEY", ""),
-                TlsInsecureSkipVerify = reader.Bool("REDIS_TLS_INSECURE_SKIP_VERIFY", false),
-                TlsServerName = reader.String("REDIS_TLS_SERVER_NAME", ""),
+                Address = reader.String("REDIS_ADDRESS", r.Address),
+                Password = reader.String("REDIS_PASSWORD", r.Password),
+                Username = reader.String("REDIS_USERNAME", r.Username),
+                Db = reader.Int("REDIS_DB", r.Db, min: 0),
+                PoolSize = reader.Int("REDIS_POOL_SIZE", r.PoolSize, min: 1),
+                PoolSizeLiteral = reader.Int("REDIS_POOL_SIZE_LITERAL", r.PoolSizeLiteral, min: 0),
+                MaxRetries = reader.Int("REDIS_MAX_RETRIES", r.MaxRetries, min: 0),
+                MinRetryBackoffMillis = reader.Int("REDIS_MIN_RETRY_BACKOFF_MILLIS", r.MinRetryBackoffMillis, min: 0),
+                MaxRetryBackoffMillis = reader.Int("REDIS_MAX_RETRY_BACKOFF_MILLIS", r.MaxRetryBackoffMillis, min: 0),
+                DialTimeoutSeconds = reader.Int("REDIS_DIAL_TIMEOUT_SECONDS", r.DialTimeoutSeconds, min: 1),
+                ReadTimeoutSeconds = reader.Int("REDIS_READ_TIMEOUT_SECONDS", r.ReadTimeoutSeconds, min: 1),
+                WriteTimeoutSeconds = reader.Int("REDIS_WRITE_TIMEOUT_SECONDS", r.WriteTimeoutSeconds, min: 1),
+                PoolTimeoutSeconds = reader.Int("REDIS_POOL_TIMEOUT_SECONDS", r.PoolTimeoutSeconds, min: 0),
+                MinIdleConns = reader.Int("REDIS_MIN_IDLE_CONNS", r.MinIdleConns, min: 0),
+                MaxIdleConns = reader.Int("REDIS_MAX_IDLE_CONNS", r.MaxIdleConns, min: 0),
+                MaxActiveConns = reader.Int("REDIS_MAX_ACTIVE_CONNS", r.MaxActiveConns, min: 0),
+                ConMaxIdleTimeMinutes = reader.Int("REDIS_CON_MAX_IDLE_TIME_MINUTES", r.ConMaxIdleTimeMinutes, min: 0),
+                ConMaxLifetimeMinutes = reader.Int("REDIS_CON_MAX_LIFETIME_MINUTES", r.ConMaxLifetimeMinutes, min: 0),
+                TlsEnabled = reader.Bool("REDIS_TLS_ENABLED", r.TlsEnabled),
+                TlsMode = reader.OneOf("REDIS_TLS_MODE", r.TlsMode, "tls", "mtls"),
+                TlsCaCert = reader.String("REDIS_TLS_CA_CERT", r.TlsCaCert),
+                TlsClientCert = reader.String("REDIS_TLS_CLIENT_CERT", r.TlsClientCert),
+                TlsClientKey = reader.String("REDIS_TLS_CLIENT_KEY", r.TlsClientKey),
+                TlsInsecureSkipVerify = reader.Bool("REDIS_TLS_INSECURE_SKIP_VERIFY", r.TlsInsecureSkipVerify),
+                TlsServerName = reader.String("REDIS_TLS_SERVER_NAME", r.TlsServerName),
                 IgnoredPoolVariables = [.. RedisOptions.PoolVariables.Where(reader.IsSet)],
             },
         };
@@ -148,7 +152,7 @@ public static class ProxyOptionsReader
         public string[] List(string name) =>
             String(name, "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-        /// <summary>Go's strconv.ParseBool syntax, which the Go proxy's flags accept.</summary>
+        /// <summary>Go's strconv.ParseBool syntax (<see cref="GoBoolean"/>), which the Go proxy's flags accept.</summary>
         public bool Bool(string name, bool fallback)
         {
             var value = configuration[name];
@@ -157,16 +161,13 @@ public static class ProxyOptionsReader
                 return fallback;
             }
 
-            switch (value.Trim())
+            if (GoBoolean.TryParse(value, out var parsed))
             {
-                case "1" or "t" or "T" or "true" or "TRUE" or "True":
-                    return true;
-                case "0" or "f" or "F" or "false" or "FALSE" or "False":
-                    return false;
-                default:
-                    errors.Add($"{name}: '{value}' is not a boolean; use true or false.");
-                    return fallback;
+                return parsed;
             }
+
+            errors.Add(GoBoolean.Problem(name, value));
+            return fallback;
         }
 
         public int Int(string name, int fallback, int min)
@@ -204,16 +205,22 @@ public static class ProxyOptionsReader
             return port;
         }
 
-        public Uri Url(string name, string fallback)
+        public Uri Url(string name, Uri fallback)
         {
-            var value = String(name, fallback).TrimEnd('/');
+            var value = configuration[name];
+            if (string.IsNullOrEmpty(value))
+            {
+                return fallback;
+            }
+
+            value = value.TrimEnd('/');
             if (Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
             {
                 return uri;
             }
 
             errors.Add($"{name}: '{value}' is not an absolute http or https URL.");
-            return new Uri(fallback);
+            return fallback;
         }
 
         public string OneOf(string name, string fallback, params string[] allowed)

@@ -23,7 +23,7 @@ public static class SdkApiExtensions
         var services = builder.Services;
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ProxyStatus>();
-        services.TryAddSingleton(ProxyRole.Primary);
+        services.TryAddSingleton(ProxyRole.Primary); // a Replica replaces it (AddReplicaOptions), before or after this
         services.TryAddSingleton<ProxyMetrics>();
         services.TryAddSingleton<TokenService>();
         services.TryAddSingleton<StreamHub>();
@@ -34,7 +34,12 @@ public static class SdkApiExtensions
         var heartbeat = builder.Configuration.GetValue("FfProxy:StreamHeartbeatSeconds", 15.0);
         services.TryAddSingleton(new StreamSettings(TimeSpan.FromSeconds(heartbeat)));
         services.TryAddSingleton<TargetCache>();
-        services.TryAddSingleton<SdkApi>();
+        services.TryAddSingleton<AuthenticationRoutes>();
+        services.TryAddSingleton<ConfigRoutes>();
+        services.TryAddSingleton<EvaluationRoutes>();
+        services.TryAddSingleton<SdkStreamRoutes>();
+        services.TryAddSingleton<MetricsIntakeRoutes>();
+        services.TryAddSingleton<HealthRoutes>();
         services.TryAddSingleton<Messaging.StreamMetrics>();
         services.AddHttpClient(HealthHeartbeat.HttpClientName);
         services.AddHostedService<HealthHeartbeat>();
@@ -65,11 +70,10 @@ public static class SdkApiExtensions
         return builder;
     }
 
-    /// <summary>The Go proxy's middleware chain and every route of spec §2.1.</summary>
+    /// <summary>The Go proxy's middleware chain and every route of spec §2.1, each handled by its route group.</summary>
     public static WebApplication MapSdkApi(this WebApplication app)
     {
         var options = app.Services.GetRequiredService<ProxyOptions>();
-        var api = app.Services.GetRequiredService<SdkApi>();
         var status = app.Services.GetRequiredService<ProxyStatus>();
         app.Services.GetRequiredService<ProxyMetrics>().ObserveStreamHealth(() => status.StreamingAvailable);
 
@@ -85,25 +89,49 @@ public static class SdkApiExtensions
             app.UseMiddleware<EnvironmentScopeMiddleware>();
         }
 
-        Map(app, "POST", "/client/auth", api.Authenticate, authenticated: false, environmentScoped: false, options);
-        Map(app, "GET", "/health", api.GetHealth, authenticated: false, environmentScoped: false, options);
-        Map(app, "GET", "/client/env/{environment_uuid}/feature-configs", api.GetFeatureConfigs, true, true, options);
-        Map(app, "GET", "/client/env/{environment_uuid}/feature-configs/{identifier}", api.GetFeatureConfig, true, true, options);
-        Map(app, "GET", "/client/env/{environment_uuid}/target-segments", api.GetSegments, true, true, options);
-        Map(app, "GET", "/client/env/{environment_uuid}/target-segments/{identifier}", api.GetSegment, true, true, options);
-        Map(app, "GET", "/client/env/{environment_uuid}/target/{target}/evaluations", api.GetEvaluations, true, true, options);
-        Map(app, "GET", "/client/env/{environment_uuid}/target/{target}/evaluations/{feature}", api.GetEvaluation, true, true, options);
-        Map(app, "GET", "/stream", api.Stream, authenticated: true, environmentScoped: false, options);
-        Map(app, "POST", "/metrics/{environment_uuid}", api.PostMetrics, true, true, options);
+        var routes = new SdkRouteTable(app, options.BypassAuth);
+        var auth = app.Services.GetRequiredService<AuthenticationRoutes>();
+        routes.Post("/client/auth", auth.Authenticate, authenticated: false, environmentScoped: false);
+
+        var health = app.Services.GetRequiredService<HealthRoutes>();
+        routes.Get("/health", health.GetHealth, authenticated: false, environmentScoped: false);
+
+        var config = app.Services.GetRequiredService<ConfigRoutes>();
+        routes.Get("/client/env/{environment_uuid}/feature-configs", config.GetFeatureConfigs);
+        routes.Get("/client/env/{environment_uuid}/feature-configs/{identifier}", config.GetFeatureConfig);
+        routes.Get("/client/env/{environment_uuid}/target-segments", config.GetSegments);
+        routes.Get("/client/env/{environment_uuid}/target-segments/{identifier}", config.GetSegment);
+
+        var evaluations = app.Services.GetRequiredService<EvaluationRoutes>();
+        routes.Get("/client/env/{environment_uuid}/target/{target}/evaluations", evaluations.GetEvaluations);
+        routes.Get("/client/env/{environment_uuid}/target/{target}/evaluations/{feature}", evaluations.GetEvaluation);
+
+        var stream = app.Services.GetRequiredService<SdkStreamRoutes>();
+        routes.Get("/stream", stream.Stream, authenticated: true, environmentScoped: false);
+
+        var metrics = app.Services.GetRequiredService<MetricsIntakeRoutes>();
+        routes.Post("/metrics/{environment_uuid}", metrics.PostMetrics);
         return app;
     }
 
-    private static void Map(WebApplication app, string method, string template, RequestDelegate handler, bool authenticated, bool environmentScoped, ProxyOptions options)
+    /// <summary>Maps one route with its Go metric label, its authentication and, for POSTs, the body limit.</summary>
+    private sealed class SdkRouteTable(WebApplication app, bool bypassAuth)
     {
-        var endpoint = app.MapMethods(template, [method], handler).WithMetadata(SdkRoute.For(template, environmentScoped));
-        if (authenticated && !options.BypassAuth)
+        public void Get(string template, RequestDelegate handler, bool authenticated = true, bool environmentScoped = true) =>
+            Map(HttpMethods.Get, template, handler, authenticated, environmentScoped);
+
+        public void Post(string template, RequestDelegate handler, bool authenticated = true, bool environmentScoped = true) =>
+            Map(HttpMethods.Post, template, handler, authenticated, environmentScoped).WithMetadata(SdkBodyLimit.Instance);
+
+        private IEndpointConventionBuilder Map(string method, string template, RequestDelegate handler, bool authenticated, bool environmentScoped)
         {
-            endpoint.RequireAuthorization();
+            var endpoint = app.MapMethods(template, [method], handler).WithMetadata(SdkRoute.For(template, environmentScoped));
+            if (authenticated && !bypassAuth)
+            {
+                endpoint.RequireAuthorization();
+            }
+
+            return endpoint;
         }
     }
 }

@@ -40,6 +40,19 @@ public static class SdkResponses
         return response.Body.WriteAsync(body).AsTask();
     }
 
+    /// <summary>A 200 with the JSON <paramref name="write"/> produces.</summary>
+    public static Task WriteJson(HttpContext context, Action<Utf8JsonWriter> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            write(writer);
+        }
+
+        buffer.Write("\n"u8);
+        return WriteBytes(context.Response, StatusCodes.Status200OK, JsonContentType, buffer.WrittenMemory);
+    }
+
     /// <summary>A service error: <c>{"error":"…"}</c>.</summary>
     public static Task WriteError(HttpContext context, int status, string message) =>
         WriteObject(context.Response, status, ErrorContentType, "error", message);

@@ -74,6 +74,59 @@ public sealed class MiscRoutesTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
     }
 
+    [Theory]
+    [InlineData("/client/auth", true)]
+    [InlineData("/client/auth", false)]
+    [InlineData("/metrics/" + Sample.Environment, true)]
+    [InlineData("/metrics/" + Sample.Environment, false)]
+    public async Task A_body_one_byte_over_4_MiB_is_413_with_a_json_message_with_or_without_a_length(string path, bool withLength)
+    {
+        using var content = Padded("{}", 4 * 1024 * 1024 + 1, withLength);
+        using var response = await _sdk.PostAsync(path, content);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.StartsWith("{\"error\":\"bad request: ", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_body_of_exactly_4_MiB_is_read()
+    {
+        using var content = Padded($"{{\"apiKey\":\"{Sample.ServerKey}\"}}", 4 * 1024 * 1024, withLength: true);
+        using var response = await _proxy.Client.PostAsync("/client/auth", content);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("\"authToken\"", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_chunked_body_within_4_MiB_with_its_framing_is_read()
+    {
+        // Kestrel counts a chunked body's bytes as they arrive, chunk-size lines included (HttpClient's chunks
+        // are at most 80 KiB, so well under 1 KiB of framing in 4 MiB).
+        using var content = Padded($"{{\"apiKey\":\"{Sample.ServerKey}\"}}", 4 * 1024 * 1024 - 1024, withLength: false);
+        using var response = await _proxy.Client.PostAsync("/client/auth", content);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("\"authToken\"", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    /// <summary>JSON followed by spaces up to <paramref name="size"/> bytes; chunked when sent without a length.</summary>
+    private static HttpContent Padded(string json, int size, bool withLength)
+    {
+        var bytes = new byte[size];
+        Array.Fill(bytes, (byte)' ');
+        Encoding.UTF8.GetBytes(json, bytes);
+        HttpContent content = withLength ? new ByteArrayContent(bytes) : new StreamContent(new UnknownLengthStream(bytes));
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        return content;
+    }
+
+    /// <summary>A stream that does not tell its length, so HttpClient sends it chunked.</summary>
+    private sealed class UnknownLengthStream(byte[] bytes) : MemoryStream(bytes)
+    {
+        public override bool CanSeek => false;
+    }
+
     [Fact]
     public async Task Metrics_for_another_environment_are_refused()
     {

@@ -1,0 +1,114 @@
+using FfProxy.Core.Caching;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+
+namespace FfProxy.Core.Sdk;
+
+/// <summary>
+/// <c>GET /stream</c> (spec §2.10), the SDKs' Server-Sent Events: the <c>API-Key</c> is looked up in the store (the
+/// snapshots' keys when the store lacks it or is down), then frames come from the <see cref="StreamHub"/>.
+/// </summary>
+public sealed partial class SdkStreamRoutes(
+    SnapshotCache snapshots,
+    StreamHub hub,
+    ProxyStatus status,
+    StreamSettings streamSettings,
+    TimeProvider time,
+    ILogger<SdkStreamRoutes> logger)
+{
+    /// <summary>
+    /// <c>GET /stream</c>: held natively (no Pushpin). Frames come from the <see cref="StreamHub"/>; a
+    /// <c>:</c> comment goes out, flushed on its own, whenever the stream was quiet for the heartbeat interval.
+    /// </summary>
+    public async Task Stream(HttpContext context)
+    {
+        if (!status.StreamingAvailable)
+        {
+            await SdkResponses.WriteError(context, 503, "SaaS stream disconnected: streaming endpoint disabled").ConfigureAwait(false);
+            return;
+        }
+
+        var apiKey = context.Request.Headers["API-Key"].ToString();
+        if (apiKey.Length == 0)
+        {
+            await SdkResponses.WriteError(context, 400, "bad request: the API-Key header is required").ConfigureAwait(false);
+            return;
+        }
+
+        var environment = await snapshots.FindEnvironmentOfKeyAsync(SdkKeyHash.Compute(apiKey), context.RequestAborted).ConfigureAwait(false);
+        if (environment is null)
+        {
+            // The Go proxy echoes the raw key here; a secret never goes into a response.
+            await SdkResponses.WriteError(context, 404, "not found: no environment found for the API-Key").ConfigureAwait(false);
+            return;
+        }
+
+        using var connection = hub.Connect(environment);
+        var response = context.Response;
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        if (context.Features.Get<Microsoft.AspNetCore.Server.Kestrel.Core.Features.IHttpMinResponseDataRateFeature>() is { } rate)
+        {
+            rate.MinDataRate = null;
+        }
+
+        response.StatusCode = 200;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+        if (HttpProtocol.IsHttp11(context.Request.Protocol))
+        {
+            response.Headers.Connection = "keep-alive";
+        }
+
+        LogStreamOpened(logger, environment);
+        var aborted = context.RequestAborted;
+        try
+        {
+            await response.Body.FlushAsync(aborted).ConfigureAwait(false);
+            var frames = connection.Frames;
+            while (true)
+            {
+                bool open;
+                using (var quiet = new CancellationTokenSource(streamSettings.Heartbeat, time))
+                using (var wait = CancellationTokenSource.CreateLinkedTokenSource(aborted, quiet.Token))
+                {
+                    try
+                    {
+                        open = await frames.WaitToReadAsync(wait.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+                    {
+                        await response.Body.WriteAsync(StreamFrames.Heartbeat.ToArray(), aborted).ConfigureAwait(false);
+                        await response.Body.FlushAsync(aborted).ConfigureAwait(false);
+                        continue;
+                    }
+                }
+
+                if (!open)
+                {
+                    break; // closed by the proxy: the SDK reconnects
+                }
+
+                while (frames.TryRead(out var frame))
+                {
+                    // One event per flush, never coalesced with a heartbeat (Node SDK drops chunks starting with ':').
+                    await response.Body.WriteAsync(frame, aborted).ConfigureAwait(false);
+                    await response.Body.FlushAsync(aborted).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            // The SDK went away.
+        }
+
+        LogStreamClosed(logger, environment);
+    }
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "SDK stream opened for environment {Environment}")]
+    private static partial void LogStreamOpened(ILogger logger, string environment);
+
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Information, Message = "SDK stream closed for environment {Environment}")]
+    private static partial void LogStreamClosed(ILogger logger, string environment);
+}
