@@ -11,7 +11,7 @@ try
     var app = builder.Build();
     app.MapDefaultEndpoints();
     app.MapGatewayHealth();
-    app.MapReverseProxy();
+    app.MapSdkProxy();
     app.Run();
     return 0;
 }

@@ -10,22 +10,27 @@ using Yarp.ReverseProxy.Transforms;
 namespace FfProxy.Gateway;
 
 /// <summary>
-/// The Gateway's YARP configuration: the SDK routes of spec §2.1 go to the upstreams with per-request round-robin,
-/// so SDK requests spread over every Replica; active <c>/health</c> checks take a Replica that stops answering out,
-/// passive checks do so at once on transport failures. Stand-in for Pushpin (spec §9): <c>/stream</c> passes through
-/// unbuffered, with an idle timeout far above the 15 s SSE heartbeat.
+/// The Gateway's YARP configuration: every path the Gateway does not serve itself (<c>/alive</c>, its
+/// <c>/metrics</c> scrape, <c>/gateway/health</c>) goes to the upstreams with per-request round-robin, whatever the
+/// method, as Pushpin passed everything to the Go proxy. So SDK routes, CORS preflights, <c>/health</c> and the Go
+/// proxy's 404/405 answers all come from a proxy, and the public port looks like one. Active <c>/health</c> checks
+/// take a Replica that stops answering out, passive checks do so at once on transport failures. Stand-in for
+/// Pushpin (spec §9): <c>/stream</c> passes through unbuffered, with an idle timeout far above the 15 s SSE heartbeat.
 /// </summary>
 public static class SdkRouting
 {
     public const string ClusterId = "sdk-upstreams";
+    public const string GatewayHealthPath = "/gateway/health";
+    private const string StreamRouteId = "stream";
+    private const string HealthRouteId = "health";
 
     public static WebApplicationBuilder AddSdkRouting(this WebApplicationBuilder builder, GatewayOptions options)
     {
-        RouteConfig Route(string id, string path, params string[] methods) => new()
+        RouteConfig Route(string id, string path) => new()
         {
             RouteId = id,
             ClusterId = ClusterId,
-            Match = new RouteMatch { Path = path, Methods = methods.Length == 0 ? null : methods },
+            Match = new RouteMatch { Path = path },
         };
 
         var cluster = new ClusterConfig
@@ -57,14 +62,14 @@ public static class SdkRouting
         builder.Services.AddReverseProxy()
             .LoadFromMemory(
             [
-                Route("client", "/client/{**rest}"),
-                Route("stream", "/stream", "GET"),
-                Route("sdk-metrics", "/metrics/{environment}", "POST"),
+                Route(StreamRouteId, "/stream"),
+                Route(HealthRouteId, "/health"),
+                Route("proxy", "/{**path}"),
             ],
             [cluster])
             .AddTransforms(transforms =>
             {
-                if (transforms.Route.RouteId == "stream")
+                if (transforms.Route.RouteId == StreamRouteId)
                 {
                     // YARP holds response headers until the first body bytes; an SSE stream may be silent for 15 s,
                     // so send them at once and let the SDK see its stream open.
@@ -77,20 +82,48 @@ public static class SdkRouting
     }
 
     /// <summary>
-    /// The Gateway's own <c>/health</c>: 200 while at least one upstream is not known to be unhealthy, else 503,
-    /// with the counts so an operator sees how many Replicas serve.
+    /// Forwards to the upstreams. The proxy's <c>/health</c> comes from a healthy upstream; when none is healthy the
+    /// Gateway answers it 503 with a JSON message itself, rather than let YARP try an upstream known to be down.
+    /// </summary>
+    public static WebApplication MapSdkProxy(this WebApplication app)
+    {
+        app.MapReverseProxy(pipeline =>
+        {
+            pipeline.Use((context, next) =>
+            {
+                var proxy = context.GetReverseProxyFeature();
+                if (proxy.Route.Config.RouteId == HealthRouteId && Count(proxy.AllDestinations).Healthy == 0)
+                {
+                    var body = JsonSerializer.SerializeToUtf8Bytes(new GatewayMessage("no healthy upstream"), GatewayJsonContext.Default.GatewayMessage);
+                    return new HealthResult(body, StatusCodes.Status503ServiceUnavailable).ExecuteAsync(context);
+                }
+
+                return next();
+            });
+            pipeline.UseSessionAffinity();
+            pipeline.UseLoadBalancing();
+            pipeline.UsePassiveHealthChecks();
+        });
+        return app;
+    }
+
+    /// <summary>
+    /// The Gateway's own view at <see cref="GatewayHealthPath"/>: 200 while at least one upstream is not known to be
+    /// unhealthy, else 503, with the counts so an operator sees how many Replicas serve.
     /// </summary>
     public static WebApplication MapGatewayHealth(this WebApplication app)
     {
-        app.MapGet("/health", (IProxyStateLookup state) =>
+        app.MapGet(GatewayHealthPath, (IProxyStateLookup state) =>
         {
-            var destinations = state.TryGetCluster(ClusterId, out var cluster) ? cluster.Destinations.Values.ToList() : [];
-            var healthy = destinations.Count(d => d.Health.Active != DestinationHealth.Unhealthy && d.Health.Passive != DestinationHealth.Unhealthy);
-            var body = JsonSerializer.SerializeToUtf8Bytes(new GatewayHealth(healthy > 0 ? "healthy" : "unhealthy", healthy, destinations.Count), GatewayJsonContext.Default.GatewayHealth);
+            var (healthy, total) = state.TryGetCluster(ClusterId, out var cluster) ? Count(cluster.Destinations.Values) : (0, 0);
+            var body = JsonSerializer.SerializeToUtf8Bytes(new GatewayHealth(healthy > 0 ? "healthy" : "unhealthy", healthy, total), GatewayJsonContext.Default.GatewayHealth);
             return new HealthResult(body, healthy > 0 ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         });
         return app;
     }
+
+    private static (int Healthy, int Total) Count(IEnumerable<DestinationState> destinations) =>
+        (destinations.Count(d => d.Health.Active != DestinationHealth.Unhealthy && d.Health.Passive != DestinationHealth.Unhealthy), destinations.Count());
 }
 
 internal sealed class HealthResult(byte[] body, int statusCode) : IResult
@@ -105,6 +138,9 @@ internal sealed class HealthResult(byte[] body, int statusCode) : IResult
 
 public sealed record GatewayHealth(string Status, int HealthyUpstreams, int Upstreams);
 
+public sealed record GatewayMessage(string Message);
+
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(GatewayHealth))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(GatewayMessage))]
 public sealed partial class GatewayJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

@@ -56,6 +56,9 @@ public static class ServiceDefaultsExtensions
                     // Spec §7 names are Go client names: counters are not suffixed with _total.
                     prometheus.DisableTotalNameSuffixForCounters = true;
                     prometheus.ScrapeResponseCacheDurationMilliseconds = 0;
+                    // The Go proxy's series carry only their own labels; otel_scope_name/version on every series
+                    // would break queries that match label sets exactly (and each name has one meter here).
+                    prometheus.ScopeInfoEnabled = false;
                 }))
             .WithTracing(tracing => tracing
                 .AddSource(builder.Environment.ApplicationName)

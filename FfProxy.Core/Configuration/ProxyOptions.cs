@@ -79,4 +79,17 @@ public sealed class RedisOptions
     public string TlsClientKey { get; init; } = "";
     public bool TlsInsecureSkipVerify { get; init; }
     public string TlsServerName { get; init; } = "";
+
+    /// <summary>
+    /// go-redis connection-pool variables: StackExchange.Redis multiplexes every command over one connection per
+    /// Redis node, so there is no pool to size, wait for, keep idle or expire. Accepted for compatibility, ignored.
+    /// </summary>
+    public static readonly IReadOnlyList<string> PoolVariables =
+    [
+        "REDIS_POOL_SIZE", "REDIS_POOL_SIZE_LITERAL", "REDIS_POOL_TIMEOUT_SECONDS", "REDIS_MIN_IDLE_CONNS",
+        "REDIS_MAX_IDLE_CONNS", "REDIS_MAX_ACTIVE_CONNS", "REDIS_CON_MAX_IDLE_TIME_MINUTES", "REDIS_CON_MAX_LIFETIME_MINUTES",
+    ];
+
+    /// <summary>The <see cref="PoolVariables"/> this process was given (logged once at start as ignored).</summary>
+    public IReadOnlyList<string> IgnoredPoolVariables { get; init; } = [];
 }

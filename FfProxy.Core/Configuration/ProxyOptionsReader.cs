@@ -70,6 +70,7 @@ public static class ProxyOptionsReader
                 TlsClientKey = reader.String("REDIS_TLS_CLIENT_KEY", ""),
                 TlsInsecureSkipVerify = reader.Bool("REDIS_TLS_INSECURE_SKIP_VERIFY", false),
                 TlsServerName = reader.String("REDIS_TLS_SERVER_NAME", ""),
+                IgnoredPoolVariables = [.. RedisOptions.PoolVariables.Where(reader.IsSet)],
             },
         };
 
@@ -120,6 +121,11 @@ public static class ProxyOptionsReader
             {
                 errors.Add($"TLS_KEY: TLS_ENABLED=true needs a readable PEM private key file (got '{o.TlsKey}').");
             }
+        }
+
+        if (o.Redis.MaxRetryBackoffMillis < o.Redis.MinRetryBackoffMillis)
+        {
+            errors.Add($"REDIS_MAX_RETRY_BACKOFF_MILLIS: {o.Redis.MaxRetryBackoffMillis} is below REDIS_MIN_RETRY_BACKOFF_MILLIS ({o.Redis.MinRetryBackoffMillis}).");
         }
 
         if (o.Redis.TlsMode == "mtls" && (o.Redis.TlsClientCert.Length == 0 || o.Redis.TlsClientKey.Length == 0))

@@ -19,6 +19,11 @@ public sealed partial class StartupReport(ProxyOptions options, IHostEnvironment
             LogBypassAuth(logger);
         }
 
+        if (options.Redis.IgnoredPoolVariables.Count > 0)
+        {
+            LogIgnoredPoolVariables(logger, string.Join(", ", options.Redis.IgnoredPoolVariables));
+        }
+
         return Task.CompletedTask;
     }
 
@@ -32,4 +37,7 @@ public sealed partial class StartupReport(ProxyOptions options, IHostEnvironment
 
     [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "BYPASS_AUTH=true: SDK requests are not authenticated. Use only for development.")]
     private static partial void LogBypassAuth(ILogger logger);
+
+    [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "{Variables} ignored: StackExchange.Redis multiplexes every command over one connection per Redis node, so there is no connection pool to size, wait for, keep idle or expire.")]
+    private static partial void LogIgnoredPoolVariables(ILogger logger, string variables);
 }

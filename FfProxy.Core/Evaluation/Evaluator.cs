@@ -264,8 +264,10 @@ public sealed partial class Evaluator(ILogger<Evaluator>? logger = null)
     }
 
     /// <summary>
-    /// §6.1: groups in list order, first decision wins. Unknown group or exclusion ends the whole list with
-    /// false; inclusion, then v2 serving rules (which replace legacy rules when present), then legacy rules.
+    /// §6.1: groups in list order, first decision wins. Exclusion ends the whole list with false; inclusion, then
+    /// v2 serving rules (which replace legacy rules when present), then legacy rules. An unknown group decides
+    /// nothing and the next one is asked: the Go proxy's store answers an empty group for a missing one, so that is
+    /// what SDKs behind it see.
     /// </summary>
     private bool InAnyGroup(IReadOnlyList<string> groupIds, Target target, IFlagSource source, List<string>? path)
     {
@@ -274,7 +276,7 @@ public sealed partial class Evaluator(ILogger<Evaluator>? logger = null)
             var group = source.GetSegment(id);
             if (group is null)
             {
-                return false;
+                continue;
             }
 
             if (ListsTarget(group.Excluded, target))

@@ -45,6 +45,17 @@ public sealed class ProxyMetrics
     public void ObserveConnectedStreams(Func<int> count) =>
         _meter.CreateObservableGauge("ff_proxy_sdk_streams_connected", count, unit: null, description: "SDK streams (SSE) connected to this instance");
 
+    /// <summary>
+    /// <c>ff_proxy_stream_health</c>: 1 while <c>/health</c> reports the stream CONNECTED, on every role (a Primary's
+    /// SaaS stream, always up offline; on a Replica, the Primary's as it last told it), labelled with the host as in Go.
+    /// </summary>
+    public void ObserveStreamHealth(Func<bool> connected)
+    {
+        var host = new KeyValuePair<string, object?>("host", System.Environment.MachineName);
+        _meter.CreateObservableGauge("ff_proxy_stream_health", () => new Measurement<int>(connected() ? 1 : 0, host),
+            unit: null, description: "1 while the upstream stream (SaaS, or the Primary's for a Replica) is connected");
+    }
+
     public Meter Meter => _meter;
 
     public static IReadOnlyList<double> CacheDurationBuckets => CacheBuckets;

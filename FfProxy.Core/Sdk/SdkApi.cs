@@ -491,10 +491,11 @@ public sealed partial class SdkApi(
 
     private static string RouteValue(HttpContext context, string name) => context.GetRouteValue(name) as string ?? "";
 
-    [GeneratedRegex("^[A-Za-z0-9.@_-]*$")]
+    // \z, not $: $ also matches before a final newline, and Go's RE2 rejects "abc\n".
+    [GeneratedRegex(@"^[A-Za-z0-9.@_-]*\z")]
     private static partial Regex IdentifierPattern();
 
-    [GeneratedRegex(@"^[\p{L}0-9 .@_-]*$")]
+    [GeneratedRegex(@"^[\p{L}0-9 .@_-]*\z")]
     private static partial Regex NamePattern();
 
     [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "SDK stream opened for environment {Environment}")]

@@ -70,6 +70,8 @@ public static class SdkApiExtensions
     {
         var options = app.Services.GetRequiredService<ProxyOptions>();
         var api = app.Services.GetRequiredService<SdkApi>();
+        var status = app.Services.GetRequiredService<ProxyStatus>();
+        app.Services.GetRequiredService<ProxyMetrics>().ObserveStreamHealth(() => status.StreamingAvailable);
 
         app.UseMiddleware<ErrorResponseMiddleware>();
         app.UseMiddleware<HttpMetricsMiddleware>();

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Net.Http.Headers;
 
 namespace FfProxy.Core.Sdk;
 
@@ -63,24 +64,42 @@ public sealed class RequestNormalizationMiddleware(RequestDelegate next)
 }
 
 /// <summary>
-/// CORS as the Go proxy answers it: any origin, GET/OPTIONS/POST, any header; every OPTIONS request is a
-/// preflight answered 204 before authentication.
+/// CORS as the Go proxy answers it (echo's CORS middleware with origins <c>*</c>, methods GET/OPTIONS/POST and
+/// headers <c>*</c>, <c>Authorization</c>): every response varies on <c>Origin</c>; a request with an
+/// <c>Origin</c> gets <c>Access-Control-Allow-Origin: *</c>; every OPTIONS request is a preflight answered 204
+/// before routing and authentication, so a browser may reach every SDK route from any page. Authorization is
+/// named beside <c>*</c> because browsers do not let the wildcard cover it.
 /// </summary>
 public sealed class CorsMiddleware(RequestDelegate next)
 {
+    public const string AllowedMethods = "GET,OPTIONS,POST";
+    public const string AllowedHeaders = "*,Authorization";
+
     public Task InvokeAsync(HttpContext context)
     {
         var headers = context.Response.Headers;
+        headers.Append(HeaderNames.Vary, HeaderNames.Origin);
+        var preflight = HttpMethods.IsOptions(context.Request.Method);
+        if (context.Request.Headers.Origin.Count == 0)
+        {
+            return preflight ? NoContent(context) : next(context);
+        }
+
         headers.AccessControlAllowOrigin = "*";
-        if (!HttpMethods.IsOptions(context.Request.Method))
+        if (!preflight)
         {
             return next(context);
         }
 
-        headers.AccessControlAllowMethods = "GET,OPTIONS,POST";
-        var requested = context.Request.Headers.AccessControlRequestHeaders;
-        headers.AccessControlAllowHeaders = requested.Count > 0 ? requested.ToString() : "*,Authorization";
-        headers.Vary = "Origin";
+        headers.Append(HeaderNames.Vary, HeaderNames.AccessControlRequestMethod);
+        headers.Append(HeaderNames.Vary, HeaderNames.AccessControlRequestHeaders);
+        headers.AccessControlAllowMethods = AllowedMethods;
+        headers.AccessControlAllowHeaders = AllowedHeaders;
+        return NoContent(context);
+    }
+
+    private static Task NoContent(HttpContext context)
+    {
         context.Response.StatusCode = StatusCodes.Status204NoContent;
         return Task.CompletedTask;
     }

@@ -4,7 +4,8 @@ namespace FfProxy.Primary.Saas;
 
 /// <summary>
 /// The Primary's SaaS-facing instruments of spec §7, under the Go proxy's names and labels (requests themselves are
-/// counted by <see cref="FfProxy.Core.Saas.SaasRequestMetrics"/>).
+/// counted by <see cref="FfProxy.Core.Saas.SaasRequestMetrics"/>; <c>ff_proxy_stream_health</c>, which every role
+/// reports, by <see cref="FfProxy.Core.Sdk.ProxyMetrics"/>).
 /// </summary>
 public sealed class SaasMetrics
 {
@@ -12,15 +13,12 @@ public sealed class SaasMetrics
 
     private readonly Counter<long> _metricsForwarded;
     private readonly string _host = System.Environment.MachineName;
-    private volatile int _streamConnected;
     private volatile int _polling;
 
     public SaasMetrics(IMeterFactory meterFactory)
     {
         var meter = meterFactory.Create(MeterName);
         _metricsForwarded = meter.CreateCounter<long>("ff_proxy_metrics_forwarded", description: "Metrics batches forwarded to SaaS");
-        meter.CreateObservableGauge("ff_proxy_stream_health", () => new Measurement<int>(_streamConnected, new KeyValuePair<string, object?>("host", _host)),
-            description: "1 while the SaaS account stream is connected");
         meter.CreateObservableGauge("ff_proxy_polling_status", () => new Measurement<int>(_polling, new KeyValuePair<string, object?>("host", _host)),
             description: "1 while the Primary polls SaaS because the account stream is down");
     }
@@ -30,7 +28,6 @@ public sealed class SaasMetrics
 
     public void SetStreamConnected(bool connected)
     {
-        _streamConnected = connected ? 1 : 0;
         _polling = connected ? 0 : 1;
     }
 }

@@ -11,7 +11,7 @@ namespace FfProxy.Primary.Saas;
 /// <summary>
 /// The Primary's SaaS stream state (spec §3.5, §3.9): kept in <see cref="ProxyStatus"/>, mirrored to
 /// <c>ffproxy_saas_stream_health</c> for Replicas starting up, announced on the control stream, and shown by the
-/// <c>ff_proxy_stream_health</c> / <c>ff_proxy_polling_status</c> gauges. Store failures are logged, never thrown:
+/// <c>ff_proxy_stream_health</c> (through <c>/health</c>'s state) / <c>ff_proxy_polling_status</c> gauges. Store failures are logged, never thrown:
 /// the periodic rebroadcast repairs what a Redis outage missed.
 /// </summary>
 public sealed partial class SaasStreamState(

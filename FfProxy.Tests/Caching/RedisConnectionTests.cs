@@ -1,6 +1,7 @@
 using System.Net;
 using FfProxy.Core.Caching.Redis;
 using FfProxy.Core.Configuration;
+using StackExchange.Redis;
 
 namespace FfProxy.Tests.Caching;
 
@@ -84,6 +85,61 @@ public sealed class RedisConnectionTests
         }));
 
         Assert.StartsWith("REDIS_TLS_CA_CERT:", Assert.Single(error.Problems), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Dial_timeout_bounds_each_connection_attempt()
+    {
+        Assert.Equal(11_000, RedisConnection.Parse(new RedisOptions { Address = "r:6379", DialTimeoutSeconds = 11 }).ConnectTimeout);
+    }
+
+    [Fact]
+    public void Read_timeout_bounds_every_command_when_it_is_the_longer()
+    {
+        var options = RedisConnection.Parse(new RedisOptions { Address = "r:6379", ReadTimeoutSeconds = 9, WriteTimeoutSeconds = 2 });
+
+        Assert.Equal(9_000, options.SyncTimeout);
+        Assert.Equal(9_000, options.AsyncTimeout);
+    }
+
+    [Fact]
+    public void Write_timeout_bounds_every_command_when_it_is_the_longer()
+    {
+        var options = RedisConnection.Parse(new RedisOptions { Address = "r:6379", ReadTimeoutSeconds = 2, WriteTimeoutSeconds = 6 });
+
+        Assert.Equal(6_000, options.SyncTimeout);
+        Assert.Equal(6_000, options.AsyncTimeout);
+    }
+
+    [Fact]
+    public void Max_retries_are_the_connect_attempts()
+    {
+        Assert.Equal(7, RedisConnection.Parse(new RedisOptions { Address = "r:6379", MaxRetries = 7 }).ConnectRetry);
+        Assert.Equal(1, RedisConnection.Parse(new RedisOptions { Address = "r:6379", MaxRetries = 0 }).ConnectRetry);
+    }
+
+    [Fact]
+    public void Min_retry_backoff_is_the_shortest_wait_before_a_reconnect()
+    {
+        var policy = RedisConnection.Parse(new RedisOptions { Address = "r:6379", MinRetryBackoffMillis = 250, MaxRetryBackoffMillis = 250 }).ReconnectRetryPolicy!;
+
+        Assert.IsType<ExponentialRetry>(policy);
+        Assert.False(policy.ShouldRetry(0, 249));
+        Assert.True(policy.ShouldRetry(0, 250));
+    }
+
+    [Fact]
+    public void Max_retry_backoff_is_the_longest_wait_before_a_reconnect()
+    {
+        var policy = RedisConnection.Parse(new RedisOptions { Address = "r:6379", MinRetryBackoffMillis = 8, MaxRetryBackoffMillis = 40 }).ReconnectRetryPolicy!;
+
+        // After many attempts the wait is drawn below the maximum, never above: 40 ms always suffices.
+        for (var i = 0; i < 200; i++)
+        {
+            Assert.True(policy.ShouldRetry(1_000, 40));
+        }
+
+        Assert.False(policy.ShouldRetry(1_000, 7));
     }
 }
 

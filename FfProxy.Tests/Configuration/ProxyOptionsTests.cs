@@ -55,6 +55,29 @@ public sealed class ProxyOptionsTests
     }
 
     [Fact]
+    public void A_max_retry_backoff_below_the_min_is_refused()
+    {
+        var ex = Assert.Throws<ProxyConfigurationException>(() => Read(
+            ("OFFLINE", "true"), ("CONFIG_DIR", RepositoryPaths.SampleConfig),
+            ("REDIS_MIN_RETRY_BACKOFF_MILLIS", "100"), ("REDIS_MAX_RETRY_BACKOFF_MILLIS", "50")));
+
+        Assert.Contains(ex.Problems, p => p.StartsWith("REDIS_MAX_RETRY_BACKOFF_MILLIS:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Connection_pool_variables_are_accepted_and_logged_once_as_ignored()
+    {
+        var logs = new CapturedLogs();
+        var settings = new Dictionary<string, string> { ["REDIS_POOL_SIZE"] = "20", ["REDIS_CON_MAX_LIFETIME_MINUTES"] = "5" };
+        await PrimaryHost.StartOffline(settings, logs: logs).DisposeAsync();
+
+        var lines = logs.Lines.Where(l => l.Contains("ignored: StackExchange.Redis multiplexes", StringComparison.Ordinal)).ToList();
+        var line = Assert.Single(lines);
+        Assert.Contains("REDIS_POOL_SIZE, REDIS_CON_MAX_LIFETIME_MINUTES", line, StringComparison.Ordinal);
+        Assert.Empty(Read(("OFFLINE", "true"), ("CONFIG_DIR", RepositoryPaths.SampleConfig)).Redis.IgnoredPoolVariables);
+    }
+
+    [Fact]
     public void Every_bad_variable_is_named_in_one_error()
     {
         var ex = Assert.Throws<ProxyConfigurationException>(() => Read(

@@ -66,6 +66,10 @@ public sealed class AppHostTests
         await HarnessSdkTests.RunAsync("server-sdk.mjs", Sample.ServerKey, gateway.BaseAddress!, config.Path);
         await RestoreBannerAsync(gateway, path, "Edited while streaming");
         await HarnessSdkTests.RunAsync("client-sdk.mjs", Sample.ClientKey, gateway.BaseAddress!, config.Path);
+
+        // The JS client SDK in Chromium on another origin: CORS preflights through the Gateway.
+        await RestoreBannerAsync(gateway, path, "Edited while streaming");
+        await Browser.BrowserSdkPage.RunAsync(gateway.BaseAddress!, config.Path);
     }
 
     private static async Task RestoreBannerAsync(HttpClient gateway, string path, string edited)

@@ -26,6 +26,16 @@ public static partial class PrometheusText
         return false;
     }
 
+    /// <summary>Values of the samples of <paramref name="metric"/> that carry every one of <paramref name="labels"/>.</summary>
+    public static IReadOnlyList<double> Values(string scrape, string metric, params (string Name, string Value)[] labels) =>
+        [.. SampleLine().Matches(scrape)
+            .Where(m => m.Groups["name"].Value == metric)
+            .Where(m => labels.All(LabelPair().Matches(m.Groups["labels"].Value).Select(l => (l.Groups["k"].Value, l.Groups["v"].Value)).ToHashSet().Contains))
+            .Select(m => double.Parse(m.Groups["value"].Value, System.Globalization.CultureInfo.InvariantCulture))];
+
+    [GeneratedRegex(@"^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?<labels>[^}]*)\})? (?<value>[^ \n]+)", RegexOptions.Multiline)]
+    private static partial Regex SampleLine();
+
     [GeneratedRegex(@"^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?<labels>[^}]*)\})? ", RegexOptions.Multiline)]
     private static partial Regex Sample();
 

@@ -57,6 +57,8 @@ public sealed class AuthenticationTests : IAsyncLifetime
     [InlineData("{\"apiKey\":\"\"}", "apiKey cannot be empty")]
     [InlineData("{\"apiKey\":\"k\",\"target\":{\"identifier\":\"has space\"}}", "target identifier")]
     [InlineData("{\"apiKey\":\"k\",\"target\":{\"identifier\":\"ok\",\"name\":\"semi;colon\"}}", "target name")]
+    [InlineData("{\"apiKey\":\"k\",\"target\":{\"identifier\":\"abc\\n\"}}", "target identifier")]
+    [InlineData("{\"apiKey\":\"k\",\"target\":{\"identifier\":\"ok\",\"name\":\"Ann\\n\"}}", "target name")]
     [InlineData("{\"apiKey\":\"k\",\"target\":{\"identifier\":\"ok\",\"attributes\":[1]}}", "not a valid auth request")]
     public async Task Malformed_auth_requests_get_400_with_a_message(string body, string expected)
     {

@@ -95,21 +95,6 @@ public sealed class MiscRoutesTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Cors_preflight_is_answered_before_authentication()
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Options, $"/client/env/{Sample.Environment}/feature-configs");
-        request.Headers.Add("Origin", "https://app.example");
-        request.Headers.Add("Access-Control-Request-Method", "GET");
-        request.Headers.Add("Access-Control-Request-Headers", "authorization,harness-target");
-        using var response = await _proxy.Client.SendAsync(request);
-
-        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
-        Assert.Equal("*", response.Headers.GetValues("Access-Control-Allow-Origin").Single());
-        Assert.Contains("POST", response.Headers.GetValues("Access-Control-Allow-Methods").Single(), StringComparison.Ordinal);
-        Assert.Contains("harness-target", response.Headers.GetValues("Access-Control-Allow-Headers").Single(), StringComparison.Ordinal);
-    }
-
-    [Fact]
     public async Task Request_id_is_echoed_or_generated()
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/health");

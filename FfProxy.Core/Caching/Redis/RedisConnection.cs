@@ -61,10 +61,17 @@ public static class RedisConnection
 
         // Start and keep retrying when Redis is not there yet: the proxy serves snapshots meanwhile.
         options.AbortOnConnectFail = false;
+        // REDIS_DIAL_TIMEOUT_SECONDS: how long one connection attempt may take.
         options.ConnectTimeout = redis.DialTimeoutSeconds * 1000;
+        // REDIS_READ/WRITE_TIMEOUT_SECONDS: a multiplexed command is written and read as one operation, so the
+        // longer of the two bounds it, synchronous or not.
         options.SyncTimeout = Math.Max(redis.ReadTimeoutSeconds, redis.WriteTimeoutSeconds) * 1000;
         options.AsyncTimeout = options.SyncTimeout;
+        // REDIS_MAX_RETRIES: attempts of the first connect (at least one).
         options.ConnectRetry = Math.Max(1, redis.MaxRetries);
+        // REDIS_MIN/MAX_RETRY_BACKOFF_MILLIS: go-redis waits between these before retrying; StackExchange.Redis
+        // retries by reconnecting, after a wait drawn between the minimum and a bound that grows toward the maximum.
+        options.ReconnectRetryPolicy = new ExponentialRetry(redis.MinRetryBackoffMillis, redis.MaxRetryBackoffMillis);
         options.ClientName ??= "ffproxy";
 
         if (redis.TlsEnabled)
