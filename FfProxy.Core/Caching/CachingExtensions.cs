@@ -43,7 +43,6 @@ public static class CachingExtensions
         services.TryAddSingleton<ConfigRepository>();
         services.TryAddSingleton<SnapshotBuilder>();
         services.TryAddSingleton<SnapshotCache>();
-        services.TryAddSingleton<ConfigUpdater>();
         services.TryAddSingleton<StoreReconnections>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IChangeSink, HubChangeSink>());
         services.AddHostedService<CacheHealthMonitor>();
