@@ -53,7 +53,7 @@ public sealed partial class SnapshotCache(ConfigRepository repository, SnapshotB
     public async Task<int> RefreshAllAsync(CancellationToken cancellationToken)
     {
         var environments = new HashSet<string>(_snapshots.Keys, StringComparer.Ordinal);
-        await foreach (var key in repository.Store.ScanAsync("env-", cancellationToken).ConfigureAwait(false))
+        await foreach (var key in repository.Store.ScanAsync(CacheKeys.EnvironmentPrefix, cancellationToken).ConfigureAwait(false))
         {
             if (CacheKeys.EnvironmentOfApiConfigs(key) is { } env)
             {
