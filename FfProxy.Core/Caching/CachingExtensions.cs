@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using FfProxy.Core.Caching.Redis;
+using FfProxy.Core.Messaging.Redis;
 using FfProxy.Core.Configuration;
 using FfProxy.Core.Messaging;
 using FfProxy.Core.Sdk;

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using FfProxy.Core.Caching;
 using FfProxy.Core.Caching.Redis;
+using FfProxy.Core.Messaging.Redis;
 using FfProxy.Core.Configuration;
 using FfProxy.Core.Domain;
 using FfProxy.Core.Messaging;
