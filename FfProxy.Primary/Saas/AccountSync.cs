@@ -303,13 +303,7 @@ public sealed partial class AccountSync(
     /// Before any sync succeeded (SaaS unreachable at start), events and proxy-level changes edit what the store holds
     /// for the environments of the stored inventory.
     /// </summary>
-    private async Task EnsureHeldAsync(CancellationToken cancellationToken)
-    {
-        if (!inventory.Loaded)
-        {
-            await inventory.LoadAsync(cancellationToken).ConfigureAwait(false);
-        }
-    }
+    private Task EnsureHeldAsync(CancellationToken cancellationToken) => inventory.EnsureLoadedAsync(cancellationToken);
 
     /// <summary>The held configuration of an environment the proxy key holds, read from the store when not held yet; null otherwise.</summary>
     private async Task<EnvironmentConfig?> HeldAsync(string environment, CancellationToken cancellationToken)

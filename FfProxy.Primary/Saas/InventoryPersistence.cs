@@ -24,7 +24,7 @@ public sealed partial class InventoryPersistence(
     private readonly SemaphoreSlim _writing = new(1, 1);
     private long _changes;
     private long _written;
-    private bool _loaded;
+    private volatile bool _loaded;
 
     protected override TimeProvider Time => time;
 
@@ -48,6 +48,29 @@ public sealed partial class InventoryPersistence(
         Current = Inventory.Parse(stored);
         _loaded = true;
         return stored is not null;
+    }
+
+    /// <summary>Reads the stored inventory unless this process already did; safe to call concurrently.</summary>
+    public async Task EnsureLoadedAsync(CancellationToken cancellationToken)
+    {
+        if (_loaded)
+        {
+            return;
+        }
+
+        await _writing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_loaded)
+            {
+                Current = Inventory.Parse(await store.GetAsync(Key, cancellationToken).ConfigureAwait(false));
+                _loaded = true;
+            }
+        }
+        finally
+        {
+            _writing.Release();
+        }
     }
 
     /// <summary>Starts again from nothing (the proxy key was deleted); the stored copy is deleted by the caller.</summary>
