@@ -1,6 +1,7 @@
 using FfProxy.Core.Configuration;
 using FfProxy.Core.Messaging;
 using FfProxy.Core.Saas;
+using FfProxy.Primary.ConfigStore;
 using FfProxy.Primary.Metrics;
 using FfProxy.Primary.Offline;
 using FfProxy.Primary.Saas;
@@ -15,6 +16,7 @@ public static class PrimaryExtensions
     /// <summary>Where configuration comes from: the offline directory, or Harness SaaS.</summary>
     public static WebApplicationBuilder AddConfigSource(this WebApplicationBuilder builder, ProxyOptions options)
     {
+        builder.Services.TryAddSingleton<ConfigWriter>();
         if (!options.InMemoryStore)
         {
             // Replicas follow through Redis: change events on proxy:sse_events, the stream state in
@@ -60,6 +62,8 @@ public static class PrimaryExtensions
         services.TryAddSingleton<ProxyTokenHolder>();
         services.TryAddSingleton<HarnessSaasClient>();
         services.TryAddSingleton<AccountSync>();
+        services.TryAddSingleton<InventoryPersistence>();
+        services.AddHostedService(sp => sp.GetRequiredService<InventoryPersistence>());
         services.TryAddSingleton<IStoreRepopulator>(sp => sp.GetRequiredService<AccountSync>());
         services.TryAddSingleton<SaasStreamState>();
 

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using FfProxy.Core.Caching.Redis;
+using FfProxy.Core.Messaging.Redis;
 using FfProxy.Core.Configuration;
 using FfProxy.Core.Messaging;
 using FfProxy.Core.Sdk;
@@ -43,7 +44,6 @@ public static class CachingExtensions
         services.TryAddSingleton<ConfigRepository>();
         services.TryAddSingleton<SnapshotBuilder>();
         services.TryAddSingleton<SnapshotCache>();
-        services.TryAddSingleton<ConfigUpdater>();
         services.TryAddSingleton<StoreReconnections>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IChangeSink, HubChangeSink>());
         services.AddHostedService<CacheHealthMonitor>();

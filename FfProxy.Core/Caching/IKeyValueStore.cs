@@ -11,6 +11,12 @@ public interface IKeyValueStore
 
     Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Values of <paramref name="keys"/> in their order (null where absent), read in one round trip where the store
+    /// allows it: pipelined single-key reads, so keys of different Redis Cluster slots may be mixed.
+    /// </summary>
+    Task<byte[]?[]> GetManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken);
+
     Task SetAsync(IReadOnlyCollection<KeyValuePair<string, byte[]>> entries, CancellationToken cancellationToken);
 
     /// <summary>

@@ -21,6 +21,17 @@ public sealed class InMemoryKeyValueStore(TimeProvider time) : IKeyValueStore
     public Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken) =>
         Task.FromResult(!Lapsed(key) && _entries.TryGetValue(key, out var value) ? value : null);
 
+    public Task<byte[]?[]> GetManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        var values = new byte[]?[keys.Count];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = _entries.TryGetValue(keys[i], out var value) ? value : null;
+        }
+
+        return Task.FromResult(values);
+    }
+
     public Task SetAsync(IReadOnlyCollection<KeyValuePair<string, byte[]>> entries, CancellationToken cancellationToken)
     {
         foreach (var (key, value) in entries)

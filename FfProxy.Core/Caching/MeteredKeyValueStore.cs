@@ -35,6 +35,9 @@ public sealed class MeteredKeyValueStore : IKeyValueStore
 
     public Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken) => _read.MeasureAsync(() => _inner.GetAsync(key, cancellationToken));
 
+    public Task<byte[]?[]> GetManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken) =>
+        _read.MeasureAsync(() => _inner.GetManyAsync(keys, cancellationToken));
+
     public Task SetAsync(IReadOnlyCollection<KeyValuePair<string, byte[]>> entries, CancellationToken cancellationToken) =>
         _write.MeasureAsync(() => _inner.SetAsync(entries, cancellationToken));
 

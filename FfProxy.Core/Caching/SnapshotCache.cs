@@ -48,25 +48,76 @@ public sealed partial class SnapshotCache(ConfigRepository repository, SnapshotB
     /// <summary>
     /// Reloads every environment this process serves and loads every environment the store holds SDK keys of
     /// (found by <c>env-*-api-configs</c>), so requests are served from memory even while the store is away.
+    /// Environments are read in pipelined batches and built in parallel; returns how many were loaded.
     /// </summary>
-    public async Task RefreshAllAsync(CancellationToken cancellationToken)
+    public async Task<int> RefreshAllAsync(CancellationToken cancellationToken)
     {
         var environments = new HashSet<string>(_snapshots.Keys, StringComparer.Ordinal);
-        await foreach (var key in repository.Store.ScanAsync("env-", cancellationToken).ConfigureAwait(false))
+        await foreach (var key in repository.Store.ScanAsync(CacheKeys.EnvironmentPrefix, cancellationToken).ConfigureAwait(false))
         {
-            if (key.EndsWith(ApiConfigsSuffix, StringComparison.Ordinal) && key.Length > 4 + ApiConfigsSuffix.Length)
+            if (CacheKeys.EnvironmentOfApiConfigs(key) is { } env)
             {
-                environments.Add(key[4..^ApiConfigsSuffix.Length]);
+                environments.Add(env);
             }
         }
 
-        foreach (var env in environments)
+        var batches = environments.Chunk(LoadBatchSize);
+        var options = new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(batches, options, async (batch, token) =>
         {
-            await RefreshAsync(env, cancellationToken).ConfigureAwait(false);
+            // Every gate of the batch is held from read to swap, so an event's refresh is never overwritten by older data.
+            var gates = Array.ConvertAll(batch, env => _refreshLocks.GetOrAdd(env, static _ => new SemaphoreSlim(1, 1)));
+            var held = 0;
+            try
+            {
+                for (; held < gates.Length; held++)
+                {
+                    await gates[held].WaitAsync(token).ConfigureAwait(false);
+                }
+
+                foreach (var stored in await repository.LoadEnvironmentsAsync(batch, token).ConfigureAwait(false))
+                {
+                    Install(builder.Build(stored));
+                }
+            }
+            finally
+            {
+                for (var i = 0; i < held; i++)
+                {
+                    gates[i].Release();
+                }
+            }
+        }).ConfigureAwait(false);
+        return environments.Count;
+    }
+
+    /// <summary>
+    /// The Primary's write path, after writing <paramref name="stored"/>: swaps in a snapshot built from it without
+    /// reading the store back, when this process serves the environment or is loading it. Other environments load
+    /// on their first request (a load that starts now reads what was just written). The caller applies one
+    /// environment's changes in order.
+    /// </summary>
+    public async Task InstallIfServedAsync(StoredEnvironment stored, CancellationToken cancellationToken)
+    {
+        if (!_snapshots.ContainsKey(stored.Environment) && !_loading.ContainsKey(stored.Environment))
+        {
+            return;
+        }
+
+        var gate = _refreshLocks.GetOrAdd(stored.Environment, static _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            Install(builder.Build(stored));
+        }
+        finally
+        {
+            gate.Release();
         }
     }
 
-    private const string ApiConfigsSuffix = "-api-configs";
+    /// <summary>Environments read per pipelined batch when loading everything.</summary>
+    private const int LoadBatchSize = 32;
 
     /// <summary>
     /// The environment of an SDK key hash: from the store, or, when the store does not know it (emptied by a restart

@@ -9,4 +9,13 @@ namespace FfProxy.Core.Messaging;
 public interface IChangeSink
 {
     ValueTask PublishAsync(StreamMessage message, CancellationToken cancellationToken);
+
+    /// <summary>Several changes in order; a sink that talks to Redis sends them in one round trip.</summary>
+    async ValueTask PublishAllAsync(IReadOnlyList<StreamMessage> messages, CancellationToken cancellationToken)
+    {
+        foreach (var message in messages)
+        {
+            await PublishAsync(message, cancellationToken).ConfigureAwait(false);
+        }
+    }
 }

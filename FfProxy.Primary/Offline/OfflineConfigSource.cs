@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using FfProxy.Core.Caching;
+using FfProxy.Primary.ConfigStore;
 using FfProxy.Core.Configuration;
 using FfProxy.Core.Hosting;
 using FfProxy.Core.Sdk;
@@ -13,7 +14,7 @@ namespace FfProxy.Primary.Offline;
 /// </summary>
 public sealed partial class OfflineConfigSource(
     ProxyOptions options,
-    ConfigUpdater updater,
+    ConfigWriter writer,
     ProxyStatus status,
     TimeProvider time,
     ILogger<OfflineConfigSource> logger) : SupervisedLoop, IHostedLifecycleService, Saas.IStoreRepopulator
@@ -133,13 +134,13 @@ public sealed partial class OfflineConfigSource(
             }
 
             _rejected.Remove(environment.Environment);
-            await updater.ApplyAsync(environment.Config, ItemVersioning.BumpOnEdit, cancellationToken).ConfigureAwait(false);
+            await writer.ApplyAsync(environment.Config, ItemVersioning.BumpOnEdit, cancellationToken).ConfigureAwait(false);
             _loaded.Add(environment.Environment);
         }
 
         foreach (var gone in _loaded.Where(e => !present.Contains(e)).ToList())
         {
-            await updater.RemoveAsync(gone, cancellationToken).ConfigureAwait(false);
+            await writer.RemoveAsync(gone, cancellationToken).ConfigureAwait(false);
             _loaded.Remove(gone);
         }
     }

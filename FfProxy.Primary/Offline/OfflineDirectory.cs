@@ -1,5 +1,6 @@
 using System.Text.Json;
 using FfProxy.Core.Caching;
+using FfProxy.Primary.ConfigStore;
 using FfProxy.Core.Domain;
 
 namespace FfProxy.Primary.Offline;

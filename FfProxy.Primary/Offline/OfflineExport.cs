@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using FfProxy.Core.Caching;
+using FfProxy.Primary.ConfigStore;
 using FfProxy.Core.Configuration;
 using FfProxy.Core.Domain;
 using FfProxy.Core.Sdk;
@@ -21,7 +22,7 @@ public sealed partial class OfflineExport(AccountSync sync, ConfigRepository rep
         builder.Services.AddSingleton<ConfigRepository>();
         builder.Services.AddSingleton<SnapshotBuilder>();
         builder.Services.AddSingleton<SnapshotCache>();
-        builder.Services.AddSingleton<ConfigUpdater>();
+        builder.Services.AddSingleton<ConfigWriter>();
         builder.AddSdkApi();
         builder.AddSaasConnection();
         builder.Services.AddSingleton<OfflineExport>();
@@ -45,7 +46,7 @@ public sealed partial class OfflineExport(AccountSync sync, ConfigRepository rep
             Directory.CreateDirectory(options.ConfigDir);
             foreach (var environment in environments)
             {
-                var config = await repository.ReadEnvironmentConfigAsync(environment, cancellationToken).ConfigureAwait(false);
+                var config = await StoredConfig.ReadAsync(repository, environment, cancellationToken).ConfigureAwait(false);
                 WriteEnvironment(config);
             }
 

@@ -34,6 +34,8 @@ public sealed partial class AccountStreamListener(
 
     private const string Topic = "*";
     private string? _lastEventId;
+    private bool _connected;
+    private long _connectedAt;
 
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
@@ -50,11 +52,33 @@ public sealed partial class AccountStreamListener(
 
     protected override async Task RunAsync(CancellationToken stoppingToken)
     {
+        var pollFirst = false;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await ConnectAsync(stoppingToken).ConfigureAwait(false);
+                if (pollFirst)
+                {
+                    // The stream could not be reached: a poll now, the next attempt after the usual wait (spec §3.5).
+                    await sync.SyncAllAsync(stoppingToken).ConfigureAwait(false);
+                    await Task.Delay(timings.Value.StreamRetry, time, stoppingToken).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                // Whatever broke the poll, the next attempt comes after the usual wait.
+                LogStreamFailed(logger, Describe(ex));
+                await Task.Delay(timings.Value.StreamRetry, time, stoppingToken).ConfigureAwait(false);
+            }
+
+            var connected = false;
+            try
+            {
+                connected = await ConnectAsync(stoppingToken).ConfigureAwait(false);
                 LogStreamEnded(logger);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -63,6 +87,7 @@ public sealed partial class AccountStreamListener(
             }
             catch (Exception ex)
             {
+                connected = _connected;
                 LogStreamFailed(logger, Describe(ex));
             }
 
@@ -70,32 +95,60 @@ public sealed partial class AccountStreamListener(
             {
                 streamMetrics.Received(StreamMetrics.SaasToPrimary, Topic, "stream_disconnect");
                 await state.SetAsync(StreamStates.Disconnected, stoppingToken).ConfigureAwait(false);
-                await sync.SyncAllAsync(stoppingToken).ConfigureAwait(false);
-                await Task.Delay(timings.Value.StreamRetry, time, stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
                 break;
             }
-            catch (Exception ex)
+
+            // A stream that dropped soon after connecting waits out the rest of the retry interval (its connection's
+            // re-sync was the poll), so a flapping stream cannot cause a sync per second.
+            var up = time.GetElapsedTime(_connectedAt);
+            if (connected && up < timings.Value.StreamRetry)
             {
-                // Whatever broke the poll, the next attempt comes after the usual wait (spec §3.5).
-                LogStreamFailed(logger, Describe(ex));
-                await Task.Delay(timings.Value.StreamRetry, time, stoppingToken).ConfigureAwait(false);
+                try
+                {
+                    await Task.Delay(timings.Value.StreamRetry - up, time, stoppingToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    break;
+                }
             }
+
+            // A stream that was up is tried again at once without a poll: when it comes back, the one re-sync on
+            // connection covers the gap. Only an attempt that fails polls, so each reconnection costs one full sync
+            // and a stream that never connects is polled every StreamRetry.
+            pollFirst = !connected;
         }
     }
 
-    /// <summary>One stream attempt; returns when the stream ends. A 401 re-authenticates and tries once more at once.</summary>
-    private async Task ConnectAsync(CancellationToken stoppingToken)
+    /// <summary>
+    /// One stream attempt; returns when the stream ends, with whether it connected (read a first line). A 401
+    /// re-authenticates and tries once more at once. An answer slower than the idle timeout counts as failed.
+    /// </summary>
+    private async Task<bool> ConnectAsync(CancellationToken stoppingToken)
     {
+        _connected = false;
         for (var attempt = 0; ; attempt++)
         {
             var token = tokens.Current ?? await sync.AuthenticateAsync(stoppingToken).ConfigureAwait(false);
             using var request = saas.CreateStreamRequest(token, _lastEventId);
             streamMetrics.Subscribed(StreamMetrics.SaasToPrimary, Topic);
-            using var response = await httpClients.CreateClient(HttpClientName)
-                .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, stoppingToken).ConfigureAwait(false);
+            using var answer = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            answer.CancelAfter(timings.Value.StreamIdleTimeout);
+            HttpResponseMessage response;
+            try
+            {
+                response = await httpClients.CreateClient(HttpClientName)
+                    .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, answer.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+            {
+                throw new SaasRequestException($"SaaS /stream did not answer within {timings.Value.StreamIdleTimeout}", null);
+            }
+
+            using var answered = response;
             if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden && attempt == 0)
             {
                 LogReauthenticating(logger, (int)response.StatusCode);
@@ -114,7 +167,7 @@ public sealed partial class AccountStreamListener(
                 await ReadAsync(body, stoppingToken).ConfigureAwait(false);
             }
 
-            return;
+            return _connected;
         }
     }
 
@@ -148,6 +201,8 @@ public sealed partial class AccountStreamListener(
             {
                 // Connected on the first line read, a heartbeat comment is enough (spec §3.5).
                 connected = true;
+                _connected = true;
+                _connectedAt = time.GetTimestamp();
                 idle.CancelAfter(Timeout.InfiniteTimeSpan);
                 await OnConnectedAsync(stoppingToken).ConfigureAwait(false);
             }
@@ -221,12 +276,27 @@ public sealed partial class AccountStreamListener(
         }
 
         LogEvent(logger, message.Event, message.Domain, message.Identifier, message.Environment);
+        var applied = ApplyAsync(message, cancellationToken);
+
+        // Flag and group events queue behind their environment's and apply while the next ones are read.
+        if (!AccountSync.IsQueued(message))
+        {
+            await applied.ConfigureAwait(false);
+        }
+    }
+
+    private async Task ApplyAsync(StreamMessage message, CancellationToken cancellationToken)
+    {
         try
         {
             await sync.ApplyAsync(message, cancellationToken).ConfigureAwait(false);
             streamMetrics.Received(StreamMetrics.SaasToPrimary, Topic, "false");
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Shutting down.
+        }
+        catch (Exception ex)
         {
             // One event failing must not end the stream; the next re-sync repairs the store.
             streamMetrics.Received(StreamMetrics.SaasToPrimary, Topic, "unexpected_error");

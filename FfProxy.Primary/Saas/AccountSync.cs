@@ -4,20 +4,26 @@ using FfProxy.Core.Caching;
 using FfProxy.Core.Configuration;
 using FfProxy.Core.Domain;
 using FfProxy.Core.Sdk;
+using FfProxy.Primary.ConfigStore;
 using Microsoft.Extensions.Options;
 
 namespace FfProxy.Primary.Saas;
 
 /// <summary>
 /// Keeps the store equal to what SaaS holds for the Proxy Key: the full re-sync with smart cleanup (spec §4.5)
-/// and the application of account-stream events (spec §3.4). Every store mutation goes through one gate, so a
-/// re-sync and an event never interleave; notifications go out only after the store holds the change.
+/// and the application of account-stream events (spec §3.4). The configuration of every environment and the
+/// inventory are held in memory as the authority, so an event costs what it touches: the one item read from SaaS,
+/// its key, its environment's list and <c>-latest</c> hash, and an inventory entry written with others later
+/// (<see cref="InventoryPersistence"/>). Item events of one environment apply in order, different environments
+/// concurrently; a full sync or a proxy-level event applies alone (<see cref="ChangeGate"/>). Notifications go out
+/// only after the store holds the change.
 /// </summary>
 public sealed partial class AccountSync(
     HarnessSaasClient saas,
     ProxyTokenHolder tokens,
     ConfigRepository repository,
-    ConfigUpdater updater,
+    ConfigWriter writer,
+    InventoryPersistence inventory,
     SnapshotCache snapshots,
     StreamHub hub,
     ProxyStatus status,
@@ -26,20 +32,28 @@ public sealed partial class AccountSync(
     TimeProvider time,
     ILogger<AccountSync> logger) : IStoreRepopulator, IDisposable
 {
-    private readonly SemaphoreSlim _gate = new(1, 1);
+    /// <summary>Environments written at once by a full sync (each a pipelined batch of commands).</summary>
+    private const int SyncParallelism = 8;
+
+    /// <summary>Environments read from the store per pipelined batch when their configuration is not held.</summary>
+    private const int ReadBatchSize = 16;
+
+    /// <summary>Item events applied at once (each reads one item from SaaS).</summary>
+    private const int ItemParallelism = 16;
+
+    private readonly ChangeGate _gate = new();
+    private readonly EnvironmentQueues _queues = new();
+    private readonly SemaphoreSlim _itemSlots = new(ItemParallelism, ItemParallelism);
     private readonly ConcurrentDictionary<PendingRefresh, byte> _retries = new();
     private readonly CancellationTokenSource _stopping = new();
 
-    // The last configuration written to the store, per environment (guarded by _gate): what a store that lost its
-    // data is written from again, without waiting for SaaS.
-    private readonly Dictionary<string, EnvironmentConfig> _held = new(StringComparer.Ordinal);
+    // The configuration the store holds, per environment: what events edit, what a full sync compares SaaS with, and
+    // what a store that lost its data is written from again without waiting for SaaS.
+    private readonly ConcurrentDictionary<string, EnvironmentConfig> _held = new(StringComparer.Ordinal);
     private bool _synced;
     private bool _disposed;
 
     private string InventoryKey => CacheKeys.Inventory(options.ProxyKey);
-
-    /// <summary>Refreshes waiting in the retry queue (for tests and diagnostics).</summary>
-    public int PendingRetries => _retries.Count;
 
     /// <summary>
     /// Full re-sync ("poll"): authenticate, fetch every page, write every environment, remove what SaaS no longer
@@ -57,19 +71,10 @@ public sealed partial class AccountSync(
                 LogConfigProblem(logger, problem);
             }
 
-            await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
+            await _queues.DrainAsync().ConfigureAwait(false);
+            using (await _gate.EnterExclusiveAsync(cancellationToken).ConfigureAwait(false))
             {
                 await ReplaceAllAsync(config.Environments, cancellationToken).ConfigureAwait(false);
-                _held.Clear();
-                foreach (var environment in config.Environments)
-                {
-                    _held[environment.Environment] = environment;
-                }
-            }
-            finally
-            {
-                _gate.Release();
             }
 
             _synced = true;
@@ -99,14 +104,9 @@ public sealed partial class AccountSync(
     public async Task RepopulateAsync(CancellationToken cancellationToken)
     {
         bool written;
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        using (await _gate.EnterExclusiveAsync(cancellationToken).ConfigureAwait(false))
         {
             written = await WriteHeldAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _gate.Release();
         }
 
         if (!written)
@@ -122,23 +122,20 @@ public sealed partial class AccountSync(
         }
     }
 
-    /// <summary>Writes every held environment and the inventory; false when nothing is held. Call under the gate.</summary>
+    /// <summary>Writes every held environment and the inventory; false when nothing is held. Call under the exclusive gate.</summary>
     private async Task<bool> WriteHeldAsync(CancellationToken cancellationToken)
     {
-        if (_held.Count == 0)
+        if (_held.IsEmpty)
         {
             return false;
         }
 
-        // The repository, not the updater: SDKs and Replicas already hold exactly this, nothing changed for them.
-        var inventory = new Inventory();
-        foreach (var environment in _held.Values)
-        {
-            await repository.ReplaceEnvironmentAsync(environment, ItemVersioning.AsReceived, cancellationToken).ConfigureAwait(false);
-            inventory.Set(environment);
-        }
-
-        await repository.Store.SetAsync([new(InventoryKey, inventory.ToJson())], cancellationToken).ConfigureAwait(false);
+        // Written in full without notifications: SDKs and Replicas already hold exactly this, nothing changed for them.
+        var options = new ParallelOptions { MaxDegreeOfParallelism = SyncParallelism, CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(_held.Values, options, async (environment, token) =>
+            await writer.RewriteAsync(environment, token).ConfigureAwait(false)).ConfigureAwait(false);
+        inventory.Rewrite();
+        await inventory.FlushAsync(cancellationToken).ConfigureAwait(false);
         LogRepopulated(logger, _held.Count);
         return true;
     }
@@ -151,34 +148,37 @@ public sealed partial class AccountSync(
         return token;
     }
 
-    /// <summary>Applies one account-stream event (spec §3.4 catalogue).</summary>
-    public async Task ApplyAsync(StreamMessage message, CancellationToken cancellationToken)
+    /// <summary>
+    /// Applies one account-stream event (spec §3.4 catalogue). A flag or group event is queued behind the earlier
+    /// events of its environment and the returned task ends when it was applied; the caller need not wait for it
+    /// before reading the next event. Proxy-level events wait for every queued event, then apply alone.
+    /// </summary>
+    public Task ApplyAsync(StreamMessage message, CancellationToken cancellationToken)
     {
         switch (message)
         {
             case { Domain: StreamEvents.FlagDomain or StreamEvents.SegmentDomain, Event: StreamEvents.Create or StreamEvents.Patch }:
-                await RefreshItemAsync(new PendingRefresh(message.Domain, message.Environment, message.Identifier), cancellationToken).ConfigureAwait(false);
-                break;
+                return _queues.Enqueue(message.Environment, () => RefreshItemAsync(new PendingRefresh(message.Domain, message.Environment, message.Identifier), cancellationToken));
             case { Domain: StreamEvents.FlagDomain or StreamEvents.SegmentDomain, Event: StreamEvents.Delete }:
-                await EditEnvironmentAsync(message.Environment, config => WithoutItem(config, message.Domain, message.Identifier), cancellationToken).ConfigureAwait(false);
-                break;
+                return _queues.Enqueue(message.Environment, () => EditItemsAsync(message.Environment, config => WithoutItem(config, message.Domain, message.Identifier), cancellationToken));
             case { Domain: StreamEvents.ProxyDomain, Event: StreamEvents.EnvironmentsAdded }:
-                await AddEnvironmentsAsync(message.Environments ?? [], cancellationToken).ConfigureAwait(false);
-                break;
+                return AloneAsync(token => AddEnvironmentsAsync(message.Environments ?? [], token), cancellationToken);
             case { Domain: StreamEvents.ProxyDomain, Event: StreamEvents.EnvironmentsRemoved }:
-                await RemoveEnvironmentsAsync(message.Environments ?? [], cancellationToken).ConfigureAwait(false);
-                break;
+                return AloneAsync(token => RemoveEnvironmentsAsync(message.Environments ?? [], token), cancellationToken);
             case { Domain: StreamEvents.ProxyDomain, Event: StreamEvents.ApiKeyAdded or StreamEvents.ApiKeyRemoved }:
-                await ChangeApiKeyAsync(message, cancellationToken).ConfigureAwait(false);
-                break;
+                return AloneAsync(token => ChangeApiKeyAsync(message, token), cancellationToken);
             case { Domain: StreamEvents.ProxyDomain, Event: StreamEvents.ProxyKeyDeleted }:
-                await DeleteEverythingAsync(cancellationToken).ConfigureAwait(false);
-                break;
+                return DeleteEverythingAsync(cancellationToken);
             default:
                 LogUnknownEvent(logger, message.Event, message.Domain);
-                break;
+                return Task.CompletedTask;
         }
     }
+
+    /// <summary>Whether <see cref="ApplyAsync"/> queues the event behind its environment's (the caller may read on).</summary>
+    public static bool IsQueued(StreamMessage message) =>
+        message.Domain is StreamEvents.FlagDomain or StreamEvents.SegmentDomain
+        && message.Event is StreamEvents.Create or StreamEvents.Patch or StreamEvents.Delete;
 
     public void Dispose()
     {
@@ -190,36 +190,68 @@ public sealed partial class AccountSync(
         _disposed = true;
         _stopping.Cancel();
         _stopping.Dispose();
-        _gate.Dispose();
     }
 
+    /// <summary>After every queued item event, alone: what proxy-level events and the full sync need.</summary>
+    private async Task AloneAsync(Func<CancellationToken, Task> change, CancellationToken cancellationToken)
+    {
+        await _queues.DrainAsync().ConfigureAwait(false);
+        using (await _gate.EnterExclusiveAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await EnsureHeldAsync(cancellationToken).ConfigureAwait(false);
+            await change(cancellationToken).ConfigureAwait(false);
+            await inventory.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The first sync, or a re-sync: compares SaaS with what is held (or, for environments not held yet, with what the
+    /// store holds, read in batches) and writes the differences with bounded parallelism, each environment one
+    /// pipelined batch. On the very first sync of a store (no inventory) no create events go out: no SDK or Replica
+    /// holds older data, and Replicas load everything once the stream state appears.
+    /// </summary>
     private async Task ReplaceAllAsync(IReadOnlyList<EnvironmentConfig> environments, CancellationToken cancellationToken)
     {
-        var previous = Inventory.Parse(await repository.Store.GetAsync(InventoryKey, cancellationToken).ConfigureAwait(false));
-        var next = new Inventory();
-
-        // Data before deletions and notifications after data (ConfigUpdater): an SDK refetching on an event sees it.
-        foreach (var environment in environments)
+        var announceCreates = true;
+        if (!inventory.Loaded)
         {
-            await updater.ApplyAsync(environment, ItemVersioning.AsReceived, cancellationToken).ConfigureAwait(false);
-            next.Set(environment);
+            announceCreates = await inventory.LoadAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        var granted = next.Environments.ToHashSet(StringComparer.Ordinal);
-        foreach (var gone in previous.Environments.Where(env => env.Length > 0 && !granted.Contains(env)))
+        var current = inventory.Current;
+        var previousKeys = current.Keys.Select(k => k.Key).ToHashSet(StringComparer.Ordinal);
+        var previousEnvironments = current.Environments;
+
+        // SDK-key entries of a stored inventory belong to no environment there; the sync lists them under theirs.
+        current.Remove("");
+
+        var options = new ParallelOptions { MaxDegreeOfParallelism = SyncParallelism, CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(environments.Chunk(ReadBatchSize), options, async (batch, token) =>
         {
-            await updater.RemoveAsync(gone, cancellationToken).ConfigureAwait(false);
+            var stored = await ReadUnheldAsync(batch.Select(e => e.Environment), token).ConfigureAwait(false);
+            foreach (var next in batch)
+            {
+                var old = _held.TryGetValue(next.Environment, out var held) ? held : stored.GetValueOrDefault(next.Environment) ?? EnvironmentConfig.Empty(next.Environment);
+                var write = await writer.ApplyAsync(old, next, ItemVersioning.AsReceived, announceCreates, token).ConfigureAwait(false);
+                Hold(write.Stored);
+            }
+        }).ConfigureAwait(false);
+
+        var granted = environments.Select(e => e.Environment).ToHashSet(StringComparer.Ordinal);
+        foreach (var gone in previousEnvironments.Where(env => env.Length > 0 && !granted.Contains(env)))
+        {
+            await RemoveEnvironmentAsync(gone, cancellationToken).ConfigureAwait(false);
         }
 
         // Keys of the old inventory the new one lacks (written by an earlier run, possibly by the Go proxy).
-        var kept = next.Keys.Select(k => k.Key).ToHashSet(StringComparer.Ordinal);
-        var stale = previous.Keys.Select(k => k.Key).Where(key => !kept.Contains(key)).ToList();
+        var kept = current.Keys.Select(k => k.Key).ToHashSet(StringComparer.Ordinal);
+        var stale = previousKeys.Where(key => !kept.Contains(key)).ToList();
 
         // One Redis belongs to one Proxy Key (spec §4.5 step 4): other keys' inventories and assets go.
         var foreign = new List<string>();
-        await foreach (var key in repository.Store.ScanAsync("key-", cancellationToken).ConfigureAwait(false))
+        await foreach (var key in repository.Store.ScanAsync(CacheKeys.InventoryPrefix, cancellationToken).ConfigureAwait(false))
         {
-            if (key.EndsWith("-inventory", StringComparison.Ordinal) && key != InventoryKey)
+            if (CacheKeys.IsInventory(key) && key != InventoryKey)
             {
                 foreign.Add(key);
             }
@@ -236,13 +268,85 @@ public sealed partial class AccountSync(
         if (stale.Count > 0)
         {
             await repository.Store.DeleteAsync(stale.Distinct(StringComparer.Ordinal).ToList(), cancellationToken).ConfigureAwait(false);
-            foreach (var env in stale.Select(Inventory.EnvironmentOf).OfType<string>().Distinct(StringComparer.Ordinal))
+            foreach (var env in stale.Select(CacheKeys.EnvironmentOf).OfType<string>().Distinct(StringComparer.Ordinal))
             {
-                await snapshots.RefreshAsync(env, cancellationToken).ConfigureAwait(false);
+                if (snapshots.Environments.Contains(env))
+                {
+                    await snapshots.RefreshAsync(env, cancellationToken).ConfigureAwait(false);
+                }
             }
         }
 
-        await repository.Store.SetAsync([new(InventoryKey, next.ToJson())], cancellationToken).ConfigureAwait(false);
+        inventory.Changed();
+        await inventory.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The stored configuration of the environments not held in memory (at start), read in one round trip.</summary>
+    private async Task<Dictionary<string, EnvironmentConfig>> ReadUnheldAsync(IEnumerable<string> environments, CancellationToken cancellationToken)
+    {
+        var unheld = environments.Where(env => !_held.ContainsKey(env)).ToList();
+        var result = new Dictionary<string, EnvironmentConfig>(StringComparer.Ordinal);
+        if (unheld.Count == 0)
+        {
+            return result;
+        }
+
+        foreach (var stored in await repository.LoadEnvironmentsAsync(unheld, cancellationToken).ConfigureAwait(false))
+        {
+            result[stored.Environment] = StoredConfig.Read(stored);
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Before any sync succeeded (SaaS unreachable at start), events and proxy-level changes edit what the store holds
+    /// for the environments of the stored inventory.
+    /// </summary>
+    private Task EnsureHeldAsync(CancellationToken cancellationToken) => inventory.EnsureLoadedAsync(cancellationToken);
+
+    /// <summary>The held configuration of an environment the proxy key holds, read from the store when not held yet; null otherwise.</summary>
+    private async Task<EnvironmentConfig?> HeldAsync(string environment, CancellationToken cancellationToken)
+    {
+        if (_held.TryGetValue(environment, out var held))
+        {
+            return held;
+        }
+
+        await EnsureHeldAsync(cancellationToken).ConfigureAwait(false);
+        if (!inventory.Current.Contains(environment))
+        {
+            return null;
+        }
+
+        held = await StoredConfig.ReadAsync(repository, environment, cancellationToken).ConfigureAwait(false);
+        _held.TryAdd(environment, held);
+        return _held[environment];
+    }
+
+    private void Hold(EnvironmentConfig stored)
+    {
+        _held[stored.Environment] = stored;
+        inventory.Current.Set(stored);
+        inventory.Changed();
+    }
+
+    private async Task RemoveEnvironmentAsync(string environment, CancellationToken cancellationToken)
+    {
+        // Deletes keys and snapshot, then ends the environment's SDK streams here and on Replicas.
+        var current = _held.TryGetValue(environment, out var held)
+            ? held
+            : await StoredConfig.ReadAsync(repository, environment, cancellationToken).ConfigureAwait(false);
+        await writer.RemoveAsync(current, cancellationToken).ConfigureAwait(false);
+        var leftovers = inventory.Current.KeysOf(environment).ToList();
+        if (leftovers.Count > 0)
+        {
+            await repository.Store.DeleteAsync(leftovers, cancellationToken).ConfigureAwait(false);
+        }
+
+        inventory.Current.Remove(environment);
+        inventory.Changed();
+        _held.TryRemove(environment, out _);
     }
 
     private async Task RefreshItemAsync(PendingRefresh item, CancellationToken cancellationToken)
@@ -261,9 +365,17 @@ public sealed partial class AccountSync(
 
     private async Task RefreshOnceAsync(PendingRefresh item, CancellationToken cancellationToken)
     {
-        var token = tokens.Current ?? await AuthenticateAsync(cancellationToken).ConfigureAwait(false);
-        var fetched = await FetchItemAsync(token, item, cancellationToken).ConfigureAwait(false);
-        await EditEnvironmentAsync(item.Environment, config => WithItem(config, item.Domain, fetched), cancellationToken).ConfigureAwait(false);
+        await _itemSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var token = tokens.Current ?? await AuthenticateAsync(cancellationToken).ConfigureAwait(false);
+            var fetched = await FetchItemAsync(token, item, cancellationToken).ConfigureAwait(false);
+            await EditItemsAsync(item.Environment, config => WithItem(config, item.Domain, fetched), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _itemSlots.Release();
+        }
     }
 
     private async Task<ConfigItem> FetchItemAsync(ProxyToken token, PendingRefresh item, CancellationToken cancellationToken)
@@ -308,7 +420,8 @@ public sealed partial class AccountSync(
                 await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
                 try
                 {
-                    await RefreshOnceAsync(item, cancellationToken).ConfigureAwait(false);
+                    // Behind the environment's events queued meanwhile, so an older fetch never follows a newer one.
+                    await _queues.Enqueue(item.Environment, () => RefreshOnceAsync(item, cancellationToken)).ConfigureAwait(false);
                     LogRetrySucceeded(logger, item.Domain, item.Identifier, item.Environment, attempt);
                     return;
                 }
@@ -336,130 +449,104 @@ public sealed partial class AccountSync(
         }
     }
 
-    /// <summary>Reads the stored environment, edits it and writes it back; skips environments this key does not hold.</summary>
-    private Task EditEnvironmentAsync(string environment, Func<EnvironmentConfig, EnvironmentConfig> edit, CancellationToken cancellationToken) =>
-        ChangeInventoryAsync(async inventory =>
+    /// <summary>
+    /// Edits the held configuration of one environment and writes the difference (shared with other environments'
+    /// edits; the caller's queue keeps this environment's edits in order); skips environments this key does not hold.
+    /// </summary>
+    private async Task EditItemsAsync(string environment, Func<EnvironmentConfig, EnvironmentConfig> edit, CancellationToken cancellationToken)
+    {
+        using (await _gate.EnterSharedAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (!inventory.Environments.Contains(environment))
-            {
-                LogUnknownEnvironment(logger, environment);
-                return false;
-            }
+            await EditAsync(environment, edit, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
-            var edited = edit(await repository.ReadEnvironmentConfigAsync(environment, cancellationToken).ConfigureAwait(false));
-            await updater.ApplyAsync(edited, ItemVersioning.AsReceived, cancellationToken).ConfigureAwait(false);
-            inventory.Set(edited);
-            _held[environment] = edited;
-            return true;
-        }, cancellationToken);
+    /// <summary>Edits one environment; the caller holds the gate.</summary>
+    private async Task EditAsync(string environment, Func<EnvironmentConfig, EnvironmentConfig> edit, CancellationToken cancellationToken)
+    {
+        if (await HeldAsync(environment, cancellationToken).ConfigureAwait(false) is not { } current)
+        {
+            LogUnknownEnvironment(logger, environment);
+            return;
+        }
+
+        var write = await writer.ApplyAsync(current, edit(current), ItemVersioning.AsReceived, announceCreates: true, cancellationToken).ConfigureAwait(false);
+        if (write.StoreChanged)
+        {
+            Hold(write.Stored);
+        }
+    }
 
     private async Task AddEnvironmentsAsync(IReadOnlyList<string> environments, CancellationToken cancellationToken)
     {
         // The current token does not cover new environments (its claim lists them).
         var token = await AuthenticateAsync(cancellationToken).ConfigureAwait(false);
+        var options = new ParallelOptions { MaxDegreeOfParallelism = SyncParallelism, CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(environments, options, async (environment, ct) =>
+        {
+            var config = await saas.GetProxyConfigAsync(token, environment, ct).ConfigureAwait(false);
+            foreach (var added in config.Environments.Where(e => e.Environment == environment))
+            {
+                var current = await HeldAsync(environment, ct).ConfigureAwait(false) ?? EnvironmentConfig.Empty(environment);
+                var write = await writer.ApplyAsync(current, added, ItemVersioning.AsReceived, announceCreates: true, ct).ConfigureAwait(false);
+                Hold(write.Stored);
+                LogEnvironmentAdded(logger, environment);
+            }
+        }).ConfigureAwait(false);
+    }
+
+    private async Task RemoveEnvironmentsAsync(IReadOnlyList<string> environments, CancellationToken cancellationToken)
+    {
         foreach (var environment in environments)
         {
-            var config = await saas.GetProxyConfigAsync(token, environment, cancellationToken).ConfigureAwait(false);
-            await ChangeInventoryAsync(async inventory =>
-            {
-                foreach (var added in config.Environments.Where(e => e.Environment == environment))
-                {
-                    await updater.ApplyAsync(added, ItemVersioning.AsReceived, cancellationToken).ConfigureAwait(false);
-                    inventory.Set(added);
-                    _held[environment] = added;
-                    LogEnvironmentAdded(logger, environment);
-                }
-
-                return true;
-            }, cancellationToken).ConfigureAwait(false);
+            await RemoveEnvironmentAsync(environment, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private Task RemoveEnvironmentsAsync(IReadOnlyList<string> environments, CancellationToken cancellationToken) =>
-        ChangeInventoryAsync(async inventory =>
-        {
-            foreach (var environment in environments)
-            {
-                // Deletes keys and snapshot, then ends the environment's SDK streams here and on Replicas.
-                await updater.RemoveAsync(environment, cancellationToken).ConfigureAwait(false);
-                var leftovers = inventory.KeysOf(environment).ToList();
-                if (leftovers.Count > 0)
-                {
-                    await repository.Store.DeleteAsync(leftovers, cancellationToken).ConfigureAwait(false);
-                }
-
-                inventory.Remove(environment);
-                _held.Remove(environment);
-            }
-
-            return true;
-        }, cancellationToken);
-
-    /// <summary>
-    /// Reads the inventory, lets <paramref name="change"/> edit the store and the inventory, and saves the inventory
-    /// when it answers true; serialised with every other change and the full sync.
-    /// </summary>
-    private async Task ChangeInventoryAsync(Func<Inventory, Task<bool>> change, CancellationToken cancellationToken)
-    {
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var stored = await repository.Store.GetAsync(InventoryKey, cancellationToken).ConfigureAwait(false);
-            if (stored is null && await WriteHeldAsync(cancellationToken).ConfigureAwait(false))
-            {
-                // The store lost its data and nobody noticed yet: the change applies to what this process holds.
-                stored = await repository.Store.GetAsync(InventoryKey, cancellationToken).ConfigureAwait(false);
-            }
-
-            var inventory = Inventory.Parse(stored);
-            if (await change(inventory).ConfigureAwait(false))
-            {
-                await repository.Store.SetAsync([new(InventoryKey, inventory.ToJson())], cancellationToken).ConfigureAwait(false);
-            }
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
-
-    private Task ChangeApiKeyAsync(StreamMessage message, CancellationToken cancellationToken)
+    private async Task ChangeApiKeyAsync(StreamMessage message, CancellationToken cancellationToken)
     {
         var hash = message.ApiKey.ToLowerInvariant();
         if (hash.Length == 0)
         {
             LogUnknownEvent(logger, message.Event, "without apiKey");
-            return Task.CompletedTask;
+            return;
         }
 
         var added = message.Event == StreamEvents.ApiKeyAdded;
         var environments = message.Environments is { Count: > 0 } list ? list : [message.Environment];
-        return Task.WhenAll(environments.Where(e => e.Length > 0).Select(environment => EditEnvironmentAsync(environment, config => config with
+        foreach (var environment in environments.Where(e => e.Length > 0))
         {
-            ApiKeyHashes = added
-                ? [.. config.ApiKeyHashes.Append(hash).Distinct(StringComparer.Ordinal)]
-                : [.. config.ApiKeyHashes.Where(k => !string.Equals(k, hash, StringComparison.OrdinalIgnoreCase))],
-        }, cancellationToken)));
+            await EditAsync(environment, config => config with
+            {
+                ApiKeyHashes = added
+                    ? [.. config.ApiKeyHashes.Append(hash).Distinct(StringComparer.Ordinal)]
+                    : [.. config.ApiKeyHashes.Where(k => !string.Equals(k, hash, StringComparison.OrdinalIgnoreCase))],
+            }, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary><c>proxyKeyDeleted</c>: every asset of the key goes, SDK streams end, the proxy reports unhealthy.</summary>
     private async Task DeleteEverythingAsync(CancellationToken cancellationToken)
     {
-        await ChangeInventoryAsync(async inventory =>
+        await _queues.DrainAsync().ConfigureAwait(false);
+        using (await _gate.EnterExclusiveAsync(cancellationToken).ConfigureAwait(false))
         {
-            foreach (var environment in inventory.Environments.Where(e => e.Length > 0).ToList())
+            await EnsureHeldAsync(cancellationToken).ConfigureAwait(false);
+            var current = inventory.Current;
+            foreach (var environment in current.Environments.Where(e => e.Length > 0))
             {
-                await updater.RemoveAsync(environment, cancellationToken).ConfigureAwait(false);
+                var held = _held.TryGetValue(environment, out var config)
+                    ? config
+                    : await StoredConfig.ReadAsync(repository, environment, cancellationToken).ConfigureAwait(false);
+                await writer.RemoveAsync(held, cancellationToken).ConfigureAwait(false);
             }
 
             // The inventory goes with everything it lists.
-            await repository.Store.DeleteAsync([.. inventory.Keys.Select(k => k.Key), InventoryKey], cancellationToken).ConfigureAwait(false);
-            return false;
-        }, cancellationToken).ConfigureAwait(false);
+            await repository.Store.DeleteAsync([.. current.Keys.Select(k => k.Key), InventoryKey], cancellationToken).ConfigureAwait(false);
+            inventory.Reset();
+            _held.Clear();
+        }
 
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        _held.Clear();
-        _gate.Release();
         tokens.Set(null);
         _synced = false;
         status.SetConfig(ConfigStates.FailedToSync);

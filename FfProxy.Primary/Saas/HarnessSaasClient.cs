@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using FfProxy.Core;
+using FfProxy.Primary.ConfigStore;
 using FfProxy.Core.Configuration;
 using FfProxy.Core.Domain;
 using FfProxy.Core.Saas;

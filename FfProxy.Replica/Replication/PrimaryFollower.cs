@@ -58,7 +58,10 @@ public sealed partial class PrimaryFollower(
     {
         try
         {
-            await snapshots.RefreshAllAsync(cancellationToken).ConfigureAwait(false);
+            var started = time.GetTimestamp();
+            var count = await snapshots.RefreshAllAsync(cancellationToken).ConfigureAwait(false);
+            var elapsedMs = (long)time.GetElapsedTime(started).TotalMilliseconds;
+            LogPreloaded(logger, count, elapsedMs);
         }
         catch (StoreUnavailableException ex)
         {
@@ -180,14 +183,14 @@ public sealed partial class PrimaryFollower(
     private async Task OnEventAsync(StreamMessage message, CancellationToken cancellationToken)
     {
         // The store already holds the change (the Primary writes before it publishes): rebuild, then notify.
-        if (message.Domain is StreamEvents.FlagDomain or StreamEvents.SegmentDomain)
+        if (ChangeForwarding.IsItemChange(message))
         {
             await snapshots.RefreshAsync(message.Environment, cancellationToken).ConfigureAwait(false);
             _pending.Writer.TryWrite((message, time.GetUtcNow() + timings.Value.PublishDelay));
             return;
         }
 
-        if (message.Event is StreamEvents.EnvironmentsRemoved or StreamEvents.ApiKeyRemoved)
+        if (ChangeForwarding.EndsStreams(message))
         {
             foreach (var environment in message.Environments ?? [])
             {
@@ -242,6 +245,9 @@ public sealed partial class PrimaryFollower(
 
     [LoggerMessage(EventId = 5003, Level = LogLevel.Information, Message = "Resubscribed to {Stream} and caught up with what the gap changed")]
     private static partial void LogResubscribed(ILogger logger, string stream);
+
+    [LoggerMessage(EventId = 5005, Level = LogLevel.Information, Message = "Preloaded {Count} environments in {ElapsedMs} ms")]
+    private static partial void LogPreloaded(ILogger logger, int count, long elapsedMs);
 
     [LoggerMessage(EventId = 5004, Level = LogLevel.Information, Message = "The Primary's SaaS stream is {State}")]
     private static partial void LogStreamState(ILogger logger, string state);

@@ -3,9 +3,11 @@ using System.Text;
 using System.Text.Json;
 using FfProxy.Core.Caching;
 using FfProxy.Core.Caching.Redis;
+using FfProxy.Core.Messaging.Redis;
 using FfProxy.Core.Configuration;
 using FfProxy.Core.Domain;
 using FfProxy.Core.Messaging;
+using FfProxy.Primary.ConfigStore;
 using FfProxy.Tests.Fixtures;
 using FfProxy.Tests.Saas;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -53,14 +55,20 @@ public sealed class RedisStoreTests(RedisServer redis) : IClassFixture<RedisServ
     }
 
     [Fact]
-    public async Task The_repository_writes_the_spec_4_2_layout()
+    public async Task The_writer_writes_the_spec_4_2_layout_and_the_repository_reads_it_back()
     {
         var repository = new ConfigRepository(_store, NullLogger<ConfigRepository>.Instance);
+        var snapshots = new SnapshotCache(repository, new SnapshotBuilder(new ProxyOptions(), NullLogger<SnapshotBuilder>.Instance), NullLogger<SnapshotCache>.Instance);
+        var writer = new ConfigWriter(_store, repository, snapshots, [], NullLogger<ConfigWriter>.Instance);
         var hash = new string('a', 64);
 
-        await repository.ReplaceEnvironmentAsync(
+        await writer.ApplyAsync(
             new EnvironmentConfig(Env, [hash], [InventoryTests.Flag("dark_mode", 4)], [InventoryTests.Segment("beta", "Beta", 2)], []),
             ItemVersioning.AsReceived, default);
+        var read = StoredConfig.Read((await repository.LoadEnvironmentsAsync([Env, "other"], default))[0]);
+        Assert.Equal([hash], read.ApiKeyHashes);
+        Assert.Equal(("dark_mode", 4L), (read.Flags.Single().Identifier, read.Flags.Single().Version));
+        Assert.Equal(("beta", 2L), (read.Segments.Single().Identifier, read.Segments.Single().Version));
 
         var db = _connection.GetDatabase();
         Assert.Equal($"\"{Env}\"", (string?)await db.StringGetAsync($"auth-key-{hash}"));

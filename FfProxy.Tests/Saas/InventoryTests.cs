@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using FfProxy.Core.Domain;
+using FfProxy.Primary.ConfigStore;
 using FfProxy.Primary.Saas;
 
 namespace FfProxy.Tests.Saas;

@@ -9,6 +9,10 @@ account.AddEnvironments(Setting("ENVS", 1000));
 
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+
+// A proxy token's claim lists every environment of the key: at 1000 environments the bearer header alone passes
+// Kestrel's default 32 KB limit on all request headers (431), which Harness SaaS does not impose.
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestHeadersTotalSize = 1 << 20);
 builder.Logging.ClearProviders();
 builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ScaleJsonContext.Default));
 var app = builder.Build();

@@ -1,4 +1,6 @@
-namespace FfProxy.Core.Domain;
+using FfProxy.Core.Domain;
+
+namespace FfProxy.Primary.ConfigStore;
 
 /// <summary>
 /// Everything one environment holds: SDK-key hashes, flags, target groups and known targets, as validated,
@@ -9,4 +11,8 @@ public sealed record EnvironmentConfig(
     IReadOnlyList<string> ApiKeyHashes,
     IReadOnlyList<ConfigItem> Flags,
     IReadOnlyList<ConfigItem> Segments,
-    IReadOnlyList<ConfigItem> Targets);
+    IReadOnlyList<ConfigItem> Targets)
+{
+    /// <summary>An environment holding nothing: what a new or removed environment is compared with.</summary>
+    public static EnvironmentConfig Empty(string environment) => new(environment, [], [], [], []);
+}

@@ -1,10 +1,11 @@
 using System.Runtime.CompilerServices;
+using FfProxy.Core.Caching.Redis;
 using FfProxy.Core.Messaging;
 using StackExchange.Redis;
 using StreamEntry = FfProxy.Core.Messaging.StreamEntry;
 using StreamPosition = FfProxy.Core.Messaging.StreamPosition;
 
-namespace FfProxy.Core.Caching.Redis;
+namespace FfProxy.Core.Messaging.Redis;
 
 /// <summary>
 /// Redis streams as the Go proxy uses them (spec §4.3): <c>XADD stream MAXLEN n * event payload</c> with an exact

@@ -3,7 +3,9 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace FfProxy.Core.Domain;
+using FfProxy.Core.Domain;
+
+namespace FfProxy.Primary.ConfigStore;
 
 /// <summary>
 /// One flag, target group or target as compact JSON exactly as it will be stored, with the identifier and
