@@ -38,12 +38,7 @@ public sealed class OnlineProxy : IAsyncDisposable
     /// <summary>A SaaS with one environment (two SDK keys, a flag, a group), a key granting it, and a Primary on top.</summary>
     public static async Task<OnlineProxy> StartAsync(RedisServer redis, IDictionary<string, string>? settings = null, Action<FakeSaas, string>? seed = null)
     {
-        await redis.FlushAsync();
-        var saas = await FakeSaas.StartAsync();
-        saas.AddEnvironment(Env, [ServerKey, ClientKey], silent: true);
-        saas.SetFlag(Env, FakeSaas.Flag("dark_mode", serve: "true", environment: Env), silent: true);
-        saas.SetSegment(Env, FakeSaas.Segment("beta", ["u1"], environment: Env), silent: true);
-        var proxyKey = saas.CreateProxyKey(Env);
+        var (saas, proxyKey) = await StartSaasAsync(redis);
         seed?.Invoke(saas, proxyKey);
         var logs = new CapturedLogs();
         var primary = StartPrimary(saas, redis, proxyKey, settings, logs);
@@ -53,7 +48,22 @@ public sealed class OnlineProxy : IAsyncDisposable
         return proxy;
     }
 
-    public static PrimaryHost StartPrimary(FakeSaas saas, RedisServer redis, string proxyKey, IDictionary<string, string>? settings, CapturedLogs? logs)
+    /// <summary>Empties Redis and starts a SaaS with one environment (two SDK keys, a flag, a group) and a key granting it.</summary>
+    public static async Task<(FakeSaas Saas, string ProxyKey)> StartSaasAsync(RedisServer redis)
+    {
+        await redis.FlushAsync();
+        var saas = await FakeSaas.StartAsync();
+        saas.AddEnvironment(Env, [ServerKey, ClientKey], silent: true);
+        saas.SetFlag(Env, FakeSaas.Flag("dark_mode", serve: "true", environment: Env), silent: true);
+        saas.SetSegment(Env, FakeSaas.Segment("beta", ["u1"], environment: Env), silent: true);
+        return (saas, saas.CreateProxyKey(Env));
+    }
+
+    public static PrimaryHost StartPrimary(FakeSaas saas, RedisServer redis, string proxyKey, IDictionary<string, string>? settings, CapturedLogs? logs) =>
+        PrimaryHost.Start(PrimarySettings(saas, redis, proxyKey, settings), logs: logs);
+
+    /// <summary>The settings of an online Primary on <paramref name="saas"/> and <paramref name="redis"/>, SaaS timings shortened.</summary>
+    public static Dictionary<string, string> PrimarySettings(FakeSaas saas, RedisServer redis, string proxyKey, IDictionary<string, string>? settings)
     {
         var all = new Dictionary<string, string>
         {
@@ -73,7 +83,7 @@ public sealed class OnlineProxy : IAsyncDisposable
             all[key] = value;
         }
 
-        return PrimaryHost.Start(all, logs: logs);
+        return all;
     }
 
     /// <summary>Stops the Primary and starts a new one on the same SaaS and Redis.</summary>
