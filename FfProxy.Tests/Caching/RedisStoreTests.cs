@@ -6,6 +6,7 @@ using FfProxy.Core.Caching.Redis;
 using FfProxy.Core.Messaging.Redis;
 using FfProxy.Core.Configuration;
 using FfProxy.Core.Domain;
+using FfProxy.Core.Evaluation;
 using FfProxy.Core.Messaging;
 using FfProxy.Primary.ConfigStore;
 using FfProxy.Tests.Fixtures;
@@ -58,7 +59,7 @@ public sealed class RedisStoreTests(RedisServer redis) : IClassFixture<RedisServ
     public async Task The_writer_writes_the_spec_4_2_layout_and_the_repository_reads_it_back()
     {
         var repository = new ConfigRepository(_store, NullLogger<ConfigRepository>.Instance);
-        var snapshots = new SnapshotCache(repository, new SnapshotBuilder(new ProxyOptions(), NullLogger<SnapshotBuilder>.Instance), NullLogger<SnapshotCache>.Instance);
+        var snapshots = new SnapshotCache(repository, new SnapshotBuilder(new ProxyOptions(), NullLogger<SnapshotBuilder>.Instance, NullLogger<EvaluationPlan>.Instance), NullLogger<SnapshotCache>.Instance);
         var writer = new ConfigWriter(_store, repository, snapshots, [], NullLogger<ConfigWriter>.Instance);
         var hash = new string('a', 64);
 
