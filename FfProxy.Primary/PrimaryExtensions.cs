@@ -72,9 +72,6 @@ public static class PrimaryExtensions
         services.AddHttpClient(HarnessSaasClient.NoRetryHttpClientName)
             .AddSingleAttempt("saas-no-retry", static sp => sp.GetRequiredService<IOptions<SaasTimings>>().Value.RequestTimeout);
         services.AddHttpClient(AccountStreamListener.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan);
-
-        // The Proxy Key travels in /proxy/config's query string: request URIs are never logged.
-        builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
         return builder;
     }
 }

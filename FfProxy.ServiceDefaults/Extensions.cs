@@ -27,6 +27,10 @@ public static class ServiceDefaultsExtensions
     {
         builder.ConfigureOpenTelemetry();
 
+        // HttpClient logs request URIs at Information: the Proxy Key travels in /proxy/config's query string, so they
+        // are never logged, in any role.
+        builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
+
         // The last net: a worker that fails anyway is logged by the host and the process keeps serving. Every
         // FfProxy worker restarts its own body after a failure (SupervisedLoop), so this should never be reached.
         builder.Services.Configure<HostOptions>(host => host.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.Ignore);

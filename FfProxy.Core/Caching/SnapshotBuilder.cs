@@ -30,6 +30,7 @@ public sealed partial class SnapshotBuilder(ProxyOptions options, ILogger<Snapsh
         var flags = new List<FeatureConfig>(flagNodes.Count);
         var flagById = new Dictionary<string, FeatureConfig>(StringComparer.Ordinal);
         var flagBodies = new Dictionary<string, ResponseBody>(StringComparer.Ordinal);
+        var servedFlagNodes = new List<JsonNode>(flagNodes.Count);
         foreach (var node in flagNodes)
         {
             // The .NET SDK fails on a null variationToTargetMap; the Go proxy always sends an array.
@@ -54,6 +55,7 @@ public sealed partial class SnapshotBuilder(ProxyOptions options, ILogger<Snapsh
             flags.Add(flag);
             flagById[flag.Feature] = flag;
             flagBodies[flag.Feature] = Body(node);
+            servedFlagNodes.Add(node);
         }
 
         var segmentNodes = ParseArray(stored.Segments, stored.Environment, "segments");
@@ -94,7 +96,8 @@ public sealed partial class SnapshotBuilder(ProxyOptions options, ILogger<Snapsh
         return new EnvironmentSnapshot(
             stored.Environment,
             exists: true,
-            Body(new JsonArray([.. flagNodes])),
+            // The list holds exactly the flags served by identifier: what is skipped here is skipped in both.
+            Body(new JsonArray([.. servedFlagNodes])),
             flagBodies.ToFrozenDictionary(StringComparer.Ordinal),
             Body(new JsonArray([.. legacy])),
             legacyById.ToFrozenDictionary(StringComparer.Ordinal),

@@ -28,9 +28,6 @@ public static class SaasExtensions
         services.TryAddSingleton<SaasTargetForwarder>();
         services.Replace(ServiceDescriptor.Singleton<ITargetForwarder>(sp => sp.GetRequiredService<SaasTargetForwarder>()));
         services.AddHostedService(sp => sp.GetRequiredService<SaasTargetForwarder>());
-
-        // SDK keys travel in the body, never in the URI; request logging stays quiet anyway.
-        builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
         return builder;
     }
 }

@@ -86,9 +86,6 @@ public sealed class ConfigItem
         return new ConfigItem(target.Identifier, 0, Compact(element));
     }
 
-    public static ConfigItem FromTarget(Target target) =>
-        new(target.Identifier, 0, JsonSerializer.SerializeToUtf8Bytes(target, ProxyJsonContext.Default.Target));
-
     /// <summary>An item as it is already stored (trusted: written by this proxy).</summary>
     public static ConfigItem Stored(string identifier, long version, byte[] json) => new(identifier, version, json);
 

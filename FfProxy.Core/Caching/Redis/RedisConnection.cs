@@ -12,9 +12,6 @@ namespace FfProxy.Core.Caching.Redis;
 /// </summary>
 public static class RedisConnection
 {
-    /// <summary>The endpoints part of REDIS_ADDRESS, in the StackExchange.Redis connection-string form.</summary>
-    public static string ConnectionString(RedisOptions redis) => Parse(redis).ToString(includePassword: true);
-
     public static ConfigurationOptions Parse(RedisOptions redis)
     {
         var address = redis.Address.Trim();

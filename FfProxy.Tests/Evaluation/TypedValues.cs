@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 
-namespace FfProxy.Core.Evaluation;
+namespace FfProxy.Tests.Evaluation;
 
 /// <summary>
 /// How SDKs turn a variation's string value into the caller's type (spec/evaluation.md §3.2). A failed
