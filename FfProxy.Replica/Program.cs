@@ -1,3 +1,4 @@
+using FfProxy.Core;
 using FfProxy.Core.Caching;
 using FfProxy.Core.Configuration;
 using FfProxy.Core.Saas;

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using FfProxy.Core.Caching;
 using FfProxy.Core.Caching.Redis;
 using FfProxy.Core.Messaging.Redis;
 using FfProxy.Core.Configuration;
@@ -9,9 +10,9 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using StackExchange.Redis;
 
-namespace FfProxy.Core.Caching;
+namespace FfProxy.Core;
 
-public static class CachingExtensions
+public static class ConfigStoreExtensions
 {
     /// <summary>Name of the Redis client registration (Aspire's connection name).</summary>
     public const string RedisConnectionName = "redis";

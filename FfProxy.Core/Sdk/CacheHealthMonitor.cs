@@ -1,9 +1,9 @@
 using FfProxy.Core.Hosting;
-using FfProxy.Core.Sdk;
+using FfProxy.Core.Caching;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace FfProxy.Core.Caching;
+namespace FfProxy.Core.Sdk;
 
 /// <summary>Pings the store at start and every minute for <c>/health</c>'s <c>cacheStatus</c> (spec §4.4).</summary>
 public sealed partial class CacheHealthMonitor(IKeyValueStore store, ProxyStatus status, TimeProvider time, ILogger<CacheHealthMonitor> logger)
