@@ -55,18 +55,21 @@ public static class ServiceDefaultsExtensions
                     // The Go proxy's series carry only their own labels; otel_scope_name/version on every series
                     // would break queries that match label sets exactly (and each name has one meter here).
                     prometheus.ScopeInfoEnabled = false;
-                }))
-            .WithTracing(tracing => SampleByDefault(tracing, builder.Configuration)
-                .AddSource(builder.Environment.ApplicationName)
-                .AddAspNetCoreInstrumentation(aspnet =>
-                    // Long-lived SDK streams and scrapes would only add noise.
-                    aspnet.Filter = context => !context.Request.Path.StartsWithSegments("/metrics", StringComparison.Ordinal)
-                        || !HttpMethods.IsGet(context.Request.Method))
-                .AddHttpClientInstrumentation());
+                }));
 
+        // Spans are built only when there is somewhere to send them: without an exporter every request would pay
+        // for activities nobody reads.
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
-            builder.Services.AddOpenTelemetry().UseOtlpExporter();
+            builder.Services.AddOpenTelemetry()
+                .WithTracing(tracing => SampleByDefault(tracing, builder.Configuration)
+                    .AddSource(builder.Environment.ApplicationName)
+                    .AddAspNetCoreInstrumentation(aspnet =>
+                        // Long-lived SDK streams and scrapes would only add noise.
+                        aspnet.Filter = context => !context.Request.Path.StartsWithSegments("/metrics", StringComparison.Ordinal)
+                            || !HttpMethods.IsGet(context.Request.Method))
+                    .AddHttpClientInstrumentation())
+                .UseOtlpExporter();
         }
 
         return builder;
