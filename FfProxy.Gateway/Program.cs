@@ -4,6 +4,7 @@ try
 {
     var builder = WebApplication.CreateSlimBuilder(args);
     builder.AddServiceDefaults();                    // OpenTelemetry, Prometheus, liveness, service discovery
+    builder.QuietPerRequestLogs("Microsoft.AspNetCore", "Yarp");   // no log line per forwarded request by default
     var options = GatewayOptions.Read(builder.Configuration);
     builder.AddListeners(options.Listener);          // PORT (7000), TLS_ENABLED/TLS_CERT/TLS_KEY
     builder.AddSdkRouting(options);                  // YARP: SDK routes → upstreams, round-robin, health checks

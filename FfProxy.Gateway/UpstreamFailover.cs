@@ -31,7 +31,7 @@ public sealed partial class UpstreamFailoverHandler(IHttpContextAccessor context
     {
         var proxy = contexts.HttpContext?.Features.Get<IReverseProxyFeature>();
         var destination = proxy?.ProxiedDestination;
-        var tried = new List<DestinationState>();
+        List<DestinationState>? tried = null;   // only when an upstream failed: none on the hot path
         while (true)
         {
             try
@@ -42,7 +42,7 @@ public sealed partial class UpstreamFailoverHandler(IHttpContextAccessor context
             catch (HttpRequestException ex) when (destination is not null && UpstreamHealth.IsConnectionFailure(ex) && !cancellationToken.IsCancellationRequested)
             {
                 health.MarkDown(destination);
-                tried.Add(destination);
+                (tried ??= []).Add(destination);
                 var next = request.Content is null ? health.PickOther(proxy!, tried) : null;
                 if (next is null)
                 {

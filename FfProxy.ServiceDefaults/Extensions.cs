@@ -63,18 +63,53 @@ public static class ServiceDefaultsExtensions
                     // The Go proxy's series carry only their own labels; otel_scope_name/version on every series
                     // would break queries that match label sets exactly (and each name has one meter here).
                     prometheus.ScopeInfoEnabled = false;
-                }))
-            .WithTracing(tracing => tracing
-                .AddSource(builder.Environment.ApplicationName)
-                .AddAspNetCoreInstrumentation(aspnet =>
-                    // Long-lived SDK streams and scrapes would only add noise.
-                    aspnet.Filter = context => !context.Request.Path.StartsWithSegments("/metrics", StringComparison.Ordinal)
-                        || !HttpMethods.IsGet(context.Request.Method))
-                .AddHttpClientInstrumentation());
+                }));
 
+        // Spans are built only when there is somewhere to send them: without an exporter every request would pay
+        // for activities nobody reads.
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
-            builder.Services.AddOpenTelemetry().UseOtlpExporter();
+            builder.Services.AddOpenTelemetry()
+                .WithTracing(tracing => SampleByDefault(tracing, builder.Configuration)
+                    .AddSource(builder.Environment.ApplicationName)
+                    .AddAspNetCoreInstrumentation(aspnet =>
+                        // Long-lived SDK streams and scrapes would only add noise.
+                        aspnet.Filter = context => !context.Request.Path.StartsWithSegments("/metrics", StringComparison.Ordinal)
+                            || !HttpMethods.IsGet(context.Request.Method))
+                    .AddHttpClientInstrumentation())
+                .UseOtlpExporter();
+        }
+
+        return builder;
+    }
+
+    /// <summary>
+    /// Traces of <see cref="DefaultTraceSampleRatio"/> of the requests that arrive without a sampled parent
+    /// (parent-based, so a trace an SDK or the Gateway started is followed whole). A full span per SDK request costs
+    /// more than the request itself on the hot path. <c>OTEL_TRACES_SAMPLER</c> (and <c>OTEL_TRACES_SAMPLER_ARG</c>),
+    /// read by the OpenTelemetry SDK itself, replace this default, e.g. <c>parentbased_always_on</c> to trace all.
+    /// </summary>
+    public const double DefaultTraceSampleRatio = 0.05;
+
+    private static TracerProviderBuilder SampleByDefault(TracerProviderBuilder tracing, Microsoft.Extensions.Configuration.IConfiguration configuration) =>
+        string.IsNullOrWhiteSpace(configuration["OTEL_TRACES_SAMPLER"])
+            ? tracing.SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(DefaultTraceSampleRatio)))
+            : tracing;
+
+    /// <summary>
+    /// Framework categories that log at Information once or twice per request (ASP.NET Core hosting's "Request
+    /// starting/finished", YARP's "Proxying to") log from Warning up, unless <c>Logging__LogLevel__{category}</c>
+    /// sets their level; at thousands of requests a second those lines cost more than the request.
+    /// </summary>
+    public static TBuilder QuietPerRequestLogs<TBuilder>(this TBuilder builder, params string[] categories)
+        where TBuilder : IHostApplicationBuilder
+    {
+        foreach (var category in categories)
+        {
+            if (string.IsNullOrWhiteSpace(builder.Configuration[$"Logging:LogLevel:{category}"]))
+            {
+                builder.Logging.AddFilter(category, LogLevel.Warning);
+            }
         }
 
         return builder;

@@ -28,6 +28,10 @@ public sealed class TokenService
     private readonly byte[][] _legacy;
     private readonly TimeProvider _time;
     private readonly ProxyMetrics _metrics;
+    private readonly VerifiedTokens _verified = new(VerifiedTokenCapacity);
+
+    /// <summary>Tokens whose signature this process has verified and remembers (see <see cref="VerifiedTokens"/>).</summary>
+    public const int VerifiedTokenCapacity = 10_000;
 
     public TokenService(ProxyOptions options, TimeProvider time, ProxyMetrics metrics)
     {
@@ -71,6 +75,12 @@ public sealed class TokenService
     /// </summary>
     public SecurityToken ValidateSignature(string token, TokenValidationParameters parameters)
     {
+        if (_verified.TryGet(token, out var known))
+        {
+            _metrics.RecordTokenVerified(known.LegacySecret);
+            return known.Token;
+        }
+
         var lastDot = token.LastIndexOf('.');
         var firstDot = token.IndexOf('.', StringComparison.Ordinal);
         if (firstDot <= 0 || lastDot <= firstDot)
@@ -94,6 +104,7 @@ public sealed class TokenService
         if (Verify(_current, input, presented))
         {
             _metrics.RecordTokenVerified(legacySecret: false);
+            _verified.Add(token, new VerifiedToken(jwt, LegacySecret: false));
             return jwt;
         }
 
@@ -102,6 +113,7 @@ public sealed class TokenService
             if (Verify(secret, input, presented))
             {
                 _metrics.RecordTokenVerified(legacySecret: true);
+                _verified.Add(token, new VerifiedToken(jwt, LegacySecret: true));
                 return jwt;
             }
         }
@@ -114,5 +126,35 @@ public sealed class TokenService
         Span<byte> expected = stackalloc byte[HMACSHA256.HashSizeInBytes];
         HMACSHA256.HashData(secret, input, expected);
         return CryptographicOperations.FixedTimeEquals(expected, presented);
+    }
+}
+
+internal sealed record VerifiedToken(JsonWebToken Token, bool LegacySecret);
+
+/// <summary>
+/// Signatures already verified, keyed by the whole token string: an SDK presents the same token on every request,
+/// so parsing it and computing one HMAC per secret again on each request is avoidable work. Only the signature check is remembered. JwtBearer's
+/// time checks and <see cref="SdkTokenEvents"/> (the SDK key must still exist) run on every request, so removing a
+/// key still rejects its tokens at once. Secrets are read once per process, so a rotation (new AUTH_SECRET,
+/// LEGACY_SECRETS) is a restart and starts empty. Only tokens with a valid signature get in, so the bound is
+/// reached by real SDK tokens only; then it starts over rather than keep an order per hit.
+/// </summary>
+internal sealed class VerifiedTokens(int capacity)
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, VerifiedToken> _tokens = new(StringComparer.Ordinal);
+
+    public int Count => _tokens.Count;
+
+    public bool TryGet(string token, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out VerifiedToken? verified) =>
+        _tokens.TryGetValue(token, out verified);
+
+    public void Add(string token, VerifiedToken verified)
+    {
+        if (_tokens.Count >= capacity)
+        {
+            _tokens.Clear();
+        }
+
+        _tokens[token] = verified;
     }
 }
