@@ -14,11 +14,4 @@ public sealed class ReplicationTimings
     /// <summary>Wait before resubscribing after Redis failed. The Go proxy waits 60 s; a Replica serving stale
     /// snapshots should catch up sooner.</summary>
     public TimeSpan ResubscribeBackoff { get; set; } = TimeSpan.FromSeconds(5);
-
-    /// <summary>
-    /// How long a change waits between this Replica's snapshot refresh and its SDK event. An SDK refetches on the
-    /// event, and the Gateway may send that request to another Replica: the wait lets every Replica (each polling the
-    /// stream every 50 ms) hold the change first, so no SDK reads the old version and drops the update.
-    /// </summary>
-    public TimeSpan PublishDelay { get; set; } = TimeSpan.FromMilliseconds(250);
 }
