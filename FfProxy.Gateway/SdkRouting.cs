@@ -26,6 +26,9 @@ public static class SdkRouting
     private const string StreamRouteId = "stream";
     private const string HealthRouteId = "health";
 
+    /// <summary>YARP's id of the upstream at this position of <c>UPSTREAMS</c> (what <see cref="SdkTokenAffinity"/> hashes).</summary>
+    public static string DestinationId(int index) => $"upstream-{index}";
+
     public static WebApplicationBuilder AddSdkRouting(this WebApplicationBuilder builder, GatewayOptions options)
     {
         RouteConfig Route(string id, string path) => new()
@@ -40,7 +43,7 @@ public static class SdkRouting
             ClusterId = ClusterId,
             LoadBalancingPolicy = SdkTokenAffinity.PolicyName,
             Destinations = options.Upstreams.Select((address, i) => (address, i))
-                .ToDictionary(d => $"upstream-{d.i}", d => new DestinationConfig { Address = d.address }),
+                .ToDictionary(d => DestinationId(d.i), d => new DestinationConfig { Address = d.address }),
             HealthCheck = new HealthCheckConfig
             {
                 Active = new ActiveHealthCheckConfig

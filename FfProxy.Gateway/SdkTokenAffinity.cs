@@ -37,11 +37,15 @@ public sealed class SdkTokenAffinity : ILoadBalancingPolicy
 
         var token = Fnv1a(authorization[0]);
         DestinationState? best = null;
-        var bestScore = 0UL;
+        (ulong Upstream, ulong Address) bestScore = default;
         foreach (var destination in availableDestinations)
         {
-            var score = Mix(token ^ Fnv1a(destination.DestinationId));
-            if (best is null || score > bestScore)
+            // Service discovery names a resolved destination "upstream-0[address]": rank by the configured upstream
+            // (the same in every Gateway), then by the address among the ones that name resolved to.
+            var id = destination.DestinationId;
+            var bracket = id.IndexOf('[', StringComparison.Ordinal);
+            var score = (Score(token, bracket < 0 ? id : id.AsSpan(0, bracket)), Score(token, id));
+            if (best is null || score.CompareTo(bestScore) > 0)
             {
                 best = destination;
                 bestScore = score;
@@ -50,6 +54,18 @@ public sealed class SdkTokenAffinity : ILoadBalancingPolicy
 
         return best;
     }
+
+    /// <summary>
+    /// The upstream (by <see cref="SdkRouting.DestinationId"/>) that requests with this <c>Authorization</c> header go
+    /// to, when each upstream resolves to one address.
+    /// </summary>
+    public static string Pick(string authorization, IEnumerable<string> destinationIds)
+    {
+        var token = Fnv1a(authorization);
+        return destinationIds.MaxBy(id => Score(token, id)) ?? throw new ArgumentException("no upstream", nameof(destinationIds));
+    }
+
+    private static ulong Score(ulong token, ReadOnlySpan<char> destinationId) => Mix(token ^ Fnv1a(destinationId));
 
     /// <summary>FNV-1a over the UTF-16 code units: stable across processes, unlike <see cref="string.GetHashCode()"/>.</summary>
     internal static ulong Fnv1a(ReadOnlySpan<char> text)

@@ -28,12 +28,17 @@ public sealed class AppHostTests
         await using var app = await StartAsync($"--ConfigDir={config.Path}");
         using var gateway = app.CreateHttpClient("gateway", "http");
 
-        var token = await AuthenticateAsync(gateway, Sample.ServerKey);
-        gateway.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        for (var i = 0; i < 6; i++)
+        // The Gateway sends one token's requests to one Replica: SDKs with tokens that land on each.
+        var tokens = await UpstreamTokens.SpreadAsync(target => AuthenticateAsync(gateway, Sample.ServerKey, target), 2, 2);
+        foreach (var (sdkToken, _) in tokens)
         {
-            Assert.Equal(HttpStatusCode.OK, (await gateway.GetAsync($"/client/env/{Sample.Environment}/feature-configs")).StatusCode);
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"/client/env/{Sample.Environment}/feature-configs");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", sdkToken);
+            Assert.Equal(HttpStatusCode.OK, (await gateway.SendAsync(request)).StatusCode);
         }
+
+        var token = tokens[0].Token;
+        gateway.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
 
         foreach (var replica in (string[])["replica0", "replica1"])
         {
@@ -45,9 +50,9 @@ public sealed class AppHostTests
 
         // Four streams through the Gateway land on both Replicas; an edit reaches every one within 2 s.
         var streams = new List<SseClient>();
-        for (var i = 0; i < 4; i++)
+        foreach (var (sdkToken, _) in tokens)
         {
-            streams.Add(await SseClient.ConnectAsync(gateway.BaseAddress!, token, Sample.ServerKey));
+            streams.Add(await SseClient.ConnectAsync(gateway.BaseAddress!, sdkToken, Sample.ServerKey));
         }
 
         var path = Path.Combine(Sample.EnvironmentDirectory(config.Path), "feature_config.json");
@@ -186,9 +191,10 @@ public sealed class AppHostTests
         return app;
     }
 
-    private static async Task<string> AuthenticateAsync(HttpClient gateway, string sdkKey)
+    private static async Task<string> AuthenticateAsync(HttpClient gateway, string sdkKey, string? target = null)
     {
-        using var response = await gateway.PostAsync("/client/auth", new StringContent($$"""{"apiKey":"{{sdkKey}}"}""", Encoding.UTF8, "application/json"));
+        var body = target is null ? $$"""{"apiKey":"{{sdkKey}}"}""" : $$$"""{"apiKey":"{{{sdkKey}}}","target":{"identifier":"{{{target}}}","name":"{{{target}}}"}}""";
+        using var response = await gateway.PostAsync("/client/auth", new StringContent(body, Encoding.UTF8, "application/json"));
         response.EnsureSuccessStatusCode();
         return System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("authToken").GetString()!;
     }

@@ -82,10 +82,27 @@ public sealed class ReplicaProcess : IAsyncDisposable
         _process.WaitForExit();
     }
 
+    /// <summary>SIGSTOP: the Replica stays up to the Gateway's eyes but reads nothing, like one that lags far behind.</summary>
+    public void Pause() => Signal("-STOP");
+
+    /// <summary>SIGCONT after <see cref="Pause"/>.</summary>
+    public void Resume() => Signal("-CONT");
+
+    private void Signal(string signal)
+    {
+        using var kill = Process.Start("kill", [signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+        kill.WaitForExit();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill {signal} failed with {kill.ExitCode}");
+        }
+    }
+
     public ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
         {
+            Resume();
             Kill();
         }
 
