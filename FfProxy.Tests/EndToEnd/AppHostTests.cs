@@ -28,29 +28,36 @@ public sealed class AppHostTests
         await using var app = await StartAsync($"--ConfigDir={config.Path}");
         using var gateway = app.CreateHttpClient("gateway", "http");
 
-        // The Gateway sends one token's requests to one Replica: SDKs with tokens that land on each.
-        var tokens = await UpstreamTokens.SpreadAsync(target => AuthenticateAsync(gateway, Sample.ServerKey, target), 2, 2);
-        foreach (var (sdkToken, _) in tokens)
+        // The Gateway sends one token's requests to one Replica (service discovery names both Replicas in one upstream,
+        // so which one is not predictable here): SDKs with fresh tokens until each Replica served one.
+        var tokens = new List<string>();
+        await Eventually.TrueAsync(async () =>
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, $"/client/env/{Sample.Environment}/feature-configs");
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", sdkToken);
-            Assert.Equal(HttpStatusCode.OK, (await gateway.SendAsync(request)).StatusCode);
-        }
+            var sdkToken = await AuthenticateAsync(gateway, Sample.ServerKey);
+            if (!tokens.Contains(sdkToken))
+            {
+                tokens.Add(sdkToken);
+                using var request = new HttpRequestMessage(HttpMethod.Get, $"/client/env/{Sample.Environment}/feature-configs");
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", sdkToken);
+                Assert.Equal(HttpStatusCode.OK, (await gateway.SendAsync(request)).StatusCode);
+            }
 
-        var token = tokens[0].Token;
+            var served = 0;
+            foreach (var replica in (string[])["replica0", "replica1"])
+            {
+                using var direct = app.CreateHttpClient(replica, "http");
+                served += PrometheusText.HasSample(await direct.GetStringAsync("/metrics"), "ff_proxy_http_requests_total", ("url", "/client/env/:environment_uuid/feature-configs"), ("code", "200")) ? 1 : 0;
+            }
+
+            return served == 2;
+        }, TimeSpan.FromSeconds(90), "each Replica served an SDK (the token the other instance issued was accepted)");
+
+        var token = tokens[0];
         gateway.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
 
-        foreach (var replica in (string[])["replica0", "replica1"])
-        {
-            using var direct = app.CreateHttpClient(replica, "http");
-            var scrape = await direct.GetStringAsync("/metrics");
-            Assert.True(PrometheusText.HasSample(scrape, "ff_proxy_http_requests_total", ("url", "/client/env/:environment_uuid/feature-configs"), ("code", "200")),
-                $"{replica} served part of the requests (the token the other instance issued was accepted)");
-        }
-
-        // Four streams through the Gateway land on both Replicas; an edit reaches every one within 2 s.
+        // Their streams through the Gateway land on both Replicas; an edit reaches every one within 2 s.
         var streams = new List<SseClient>();
-        foreach (var (sdkToken, _) in tokens)
+        foreach (var sdkToken in tokens)
         {
             streams.Add(await SseClient.ConnectAsync(gateway.BaseAddress!, sdkToken, Sample.ServerKey));
         }
@@ -191,10 +198,9 @@ public sealed class AppHostTests
         return app;
     }
 
-    private static async Task<string> AuthenticateAsync(HttpClient gateway, string sdkKey, string? target = null)
+    private static async Task<string> AuthenticateAsync(HttpClient gateway, string sdkKey)
     {
-        var body = target is null ? $$"""{"apiKey":"{{sdkKey}}"}""" : $$$"""{"apiKey":"{{{sdkKey}}}","target":{"identifier":"{{{target}}}","name":"{{{target}}}"}}""";
-        using var response = await gateway.PostAsync("/client/auth", new StringContent(body, Encoding.UTF8, "application/json"));
+        using var response = await gateway.PostAsync("/client/auth", new StringContent($$"""{"apiKey":"{{sdkKey}}"}""", Encoding.UTF8, "application/json"));
         response.EnsureSuccessStatusCode();
         return System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("authToken").GetString()!;
     }

@@ -17,14 +17,23 @@ public static class UpstreamTokens
     {
         var ids = Enumerable.Range(0, upstreams).Select(SdkRouting.DestinationId).ToArray();
         var found = new List<(string Token, int Upstream)>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
         for (var i = 0; found.Count < upstreams * perUpstream; i++)
         {
-            if (i > 64 * upstreams * perUpstream)
+            if (DateTime.UtcNow > deadline)
             {
                 throw new InvalidOperationException("tokens do not spread over the upstreams");
             }
 
+            // A token carries no target and its issue time in seconds: within one second the same key gets the same one.
             var token = await authenticateTarget($"spread-{i}");
+            if (!seen.Add(token))
+            {
+                await Task.Delay(100);
+                continue;
+            }
+
             var upstream = Array.IndexOf(ids, SdkTokenAffinity.Pick($"Bearer {token}", ids));
             if (found.Count(f => f.Upstream == upstream) < perUpstream)
             {
