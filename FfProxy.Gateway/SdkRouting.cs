@@ -11,9 +11,9 @@ namespace FfProxy.Gateway;
 
 /// <summary>
 /// The Gateway's YARP configuration: every path the Gateway does not serve itself (<c>/alive</c>, its
-/// <c>/metrics</c> scrape, <c>/gateway/health</c>) goes to the upstreams with per-request round-robin, whatever the
-/// method, as Pushpin passed everything to the Go proxy. So SDK routes, CORS preflights, <c>/health</c> and the Go
-/// proxy's 404/405 answers all come from a proxy, and the public port looks like one. Active <c>/health</c> checks
+/// <c>/metrics</c> scrape, <c>/gateway/health</c>) goes to the upstreams, whatever the method (all requests of one
+/// SDK token to one upstream, <see cref="SdkTokenAffinity"/>; the rest round-robin), as Pushpin passed everything to
+/// the Go proxy. So SDK routes, CORS preflights, <c>/health</c> and the Go proxy's 404/405 answers all come from a proxy, and the public port looks like one. Active <c>/health</c> checks
 /// take a Replica that stops answering out, passive checks do so at once when a connection to it fails, and
 /// requests without a body are sent again to another upstream when their connection fails before any response came
 /// back. Stand-in for Pushpin (spec §9): <c>/stream</c> passes through unbuffered, with an idle timeout far above
@@ -25,6 +25,9 @@ public static class SdkRouting
     public const string GatewayHealthPath = "/gateway/health";
     private const string StreamRouteId = "stream";
     private const string HealthRouteId = "health";
+
+    /// <summary>YARP's id of the upstream at this position of <c>UPSTREAMS</c> (what <see cref="SdkTokenAffinity"/> hashes).</summary>
+    public static string DestinationId(int index) => $"upstream-{index}";
 
     public static WebApplicationBuilder AddSdkRouting(this WebApplicationBuilder builder, GatewayOptions options)
     {
@@ -38,9 +41,9 @@ public static class SdkRouting
         var cluster = new ClusterConfig
         {
             ClusterId = ClusterId,
-            LoadBalancingPolicy = LoadBalancingPolicies.RoundRobin,
+            LoadBalancingPolicy = SdkTokenAffinity.PolicyName,
             Destinations = options.Upstreams.Select((address, i) => (address, i))
-                .ToDictionary(d => $"upstream-{d.i}", d => new DestinationConfig { Address = d.address }),
+                .ToDictionary(d => DestinationId(d.i), d => new DestinationConfig { Address = d.address }),
             HealthCheck = new HealthCheckConfig
             {
                 Active = new ActiveHealthCheckConfig
@@ -95,6 +98,7 @@ public static class SdkRouting
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<UpstreamHealth>();
         builder.Services.AddSingleton<IPassiveHealthCheckPolicy, ConnectionFailurePolicy>();
+        builder.Services.AddSingleton<ILoadBalancingPolicy, SdkTokenAffinity>();
         builder.Services.AddSingleton<IForwarderHttpClientFactory, FailoverForwarderClientFactory>();
         return builder;
     }

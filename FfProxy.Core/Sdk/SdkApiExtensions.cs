@@ -44,6 +44,7 @@ public static class SdkApiExtensions
         services.AddHttpClient(HealthHeartbeat.HttpClientName);
         services.AddHostedService<HealthHeartbeat>();
         services.AddHostedService<StreamShutdown>();
+        services.AddHostedService<StreamHeartbeat>();
 
         services.AddAuthorization();
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();

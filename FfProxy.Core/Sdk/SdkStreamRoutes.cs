@@ -13,13 +13,13 @@ public sealed partial class SdkStreamRoutes(
     SnapshotCache snapshots,
     StreamHub hub,
     ProxyStatus status,
-    StreamSettings streamSettings,
     TimeProvider time,
     ILogger<SdkStreamRoutes> logger)
 {
     /// <summary>
     /// <c>GET /stream</c>: held natively (no Pushpin). Frames come from the <see cref="StreamHub"/>; a
-    /// <c>:</c> comment goes out, flushed on its own, whenever the stream was quiet for the heartbeat interval.
+    /// <c>:</c> comment goes out, flushed on its own, whenever the stream was quiet for the heartbeat interval
+    /// (<see cref="StreamHeartbeat"/>; the loop is <see cref="StreamWriter"/>).
     /// </summary>
     public async Task Stream(HttpContext context)
     {
@@ -65,38 +65,7 @@ public sealed partial class SdkStreamRoutes(
         var aborted = context.RequestAborted;
         try
         {
-            await response.Body.FlushAsync(aborted).ConfigureAwait(false);
-            var frames = connection.Frames;
-            while (true)
-            {
-                bool open;
-                using (var quiet = new CancellationTokenSource(streamSettings.Heartbeat, time))
-                using (var wait = CancellationTokenSource.CreateLinkedTokenSource(aborted, quiet.Token))
-                {
-                    try
-                    {
-                        open = await frames.WaitToReadAsync(wait.Token).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
-                    {
-                        await response.Body.WriteAsync(StreamFrames.Heartbeat.ToArray(), aborted).ConfigureAwait(false);
-                        await response.Body.FlushAsync(aborted).ConfigureAwait(false);
-                        continue;
-                    }
-                }
-
-                if (!open)
-                {
-                    break; // closed by the proxy: the SDK reconnects
-                }
-
-                while (frames.TryRead(out var frame))
-                {
-                    // One event per flush, never coalesced with a heartbeat (Node SDK drops chunks starting with ':').
-                    await response.Body.WriteAsync(frame, aborted).ConfigureAwait(false);
-                    await response.Body.FlushAsync(aborted).ConfigureAwait(false);
-                }
-            }
+            await StreamWriter.RunAsync(response, connection, time, aborted).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {

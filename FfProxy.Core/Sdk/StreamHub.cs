@@ -17,9 +17,12 @@ public sealed partial class StreamHub
     private readonly ILogger<StreamHub> _logger;
     private int _count;
 
-    public StreamHub(ProxyMetrics metrics, ILogger<StreamHub> logger)
+    private readonly TimeProvider _time;
+
+    public StreamHub(ProxyMetrics metrics, TimeProvider time, ILogger<StreamHub> logger)
     {
         _metrics = metrics;
+        _time = time;
         _logger = logger;
         metrics.ObserveConnectedStreams(() => ConnectionCount);
     }
@@ -29,7 +32,7 @@ public sealed partial class StreamHub
 
     public StreamConnection Connect(string environment)
     {
-        var connection = new StreamConnection(environment, this);
+        var connection = new StreamConnection(environment, this, _time.GetTimestamp());
         _byEnvironment.GetOrAdd(environment, static _ => new()).TryAdd(connection, 0);
         Interlocked.Increment(ref _count);
         return connection;
@@ -42,7 +45,8 @@ public sealed partial class StreamHub
         var delivered = 0;
         if (_byEnvironment.TryGetValue(message.Environment, out var connections))
         {
-            foreach (var connection in connections.Keys)
+            // Enumerating the dictionary itself takes no lock and copies nothing (.Keys would copy 10,000 entries).
+            foreach (var (connection, _) in connections)
             {
                 if (connection.TryEnqueue(frame))
                 {
@@ -66,7 +70,7 @@ public sealed partial class StreamHub
     {
         if (_byEnvironment.TryGetValue(environment, out var connections))
         {
-            foreach (var connection in connections.Keys)
+            foreach (var (connection, _) in connections)
             {
                 connection.Complete();
             }
@@ -96,6 +100,27 @@ public sealed partial class StreamHub
     }
 
     private static ReadOnlySpan<byte> EventPrefix => "event: *\ndata: "u8;
+
+    /// <summary>
+    /// Queues the keep-alive comment on every stream that wrote nothing since <paramref name="quietSince"/> (a
+    /// <see cref="TimeProvider"/> timestamp); one shared ticker does this instead of a timer per stream.
+    /// </summary>
+    internal int EnqueueHeartbeats(long quietSince)
+    {
+        var queued = 0;
+        foreach (var (_, connections) in _byEnvironment)
+        {
+            foreach (var (connection, _) in connections)
+            {
+                if (connection.LastWrite <= quietSince && connection.TryEnqueue(StreamFrames.HeartbeatFrame))
+                {
+                    queued++;
+                }
+            }
+        }
+
+        return queued;
+    }
 
     internal void Remove(StreamConnection connection)
     {
@@ -128,14 +153,22 @@ public sealed class StreamConnection : IDisposable
     });
 
     private readonly StreamHub _hub;
+    private long _lastWrite;
 
-    internal StreamConnection(string environment, StreamHub hub)
+    internal StreamConnection(string environment, StreamHub hub, long connectedAt)
     {
         Environment = environment;
         _hub = hub;
+        _lastWrite = connectedAt;
     }
 
     public string Environment { get; }
+
+    /// <summary>When the stream last sent bytes to its SDK (a <see cref="TimeProvider"/> timestamp).</summary>
+    internal long LastWrite => Volatile.Read(ref _lastWrite);
+
+    /// <summary>Records that bytes went out, so the shared heartbeat ticker leaves this stream alone for a while.</summary>
+    public void Wrote(long timestamp) => Volatile.Write(ref _lastWrite, timestamp);
 
     public ChannelReader<byte[]> Frames => _frames.Reader;
 
@@ -155,6 +188,12 @@ public static class StreamFrames
 {
     /// <summary>The keep-alive comment, written and flushed on its own (SDKs drop chunks that start with ':').</summary>
     public static ReadOnlySpan<byte> Heartbeat => ":\n\n"u8;
+
+    /// <summary>The keep-alive comment as one shared array, so queueing it on 10,000 streams allocates nothing.</summary>
+    internal static readonly byte[] HeartbeatFrame = Heartbeat.ToArray();
+
+    /// <summary>True for the shared keep-alive array (compared by reference).</summary>
+    public static bool IsHeartbeat(byte[] frame) => ReferenceEquals(frame, HeartbeatFrame);
 }
 
 /// <summary>How long a quiet SDK stream waits before a keep-alive comment (Pushpin used 15 s; SDKs give up after 30 s).</summary>

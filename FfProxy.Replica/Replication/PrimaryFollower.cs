@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Threading.Channels;
 using FfProxy.Core.Caching;
 using FfProxy.Core.Domain;
 using FfProxy.Core.Hosting;
@@ -32,9 +31,6 @@ public sealed partial class PrimaryFollower(
 
     protected override ILogger Logger => logger;
 
-    private readonly Channel<(StreamMessage Message, DateTimeOffset Due)> _pending = Channel.CreateUnbounded<(StreamMessage, DateTimeOffset)>(
-        new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-
     protected override async Task RunAsync(CancellationToken stoppingToken)
     {
         status.SetConfig(ConfigStates.ReadReplica);
@@ -43,7 +39,6 @@ public sealed partial class PrimaryFollower(
             await WaitForPrimaryAsync(stoppingToken).ConfigureAwait(false);
             await PreloadAsync(stoppingToken).ConfigureAwait(false);
             await Task.WhenAll(
-                PublishDueAsync(stoppingToken),
                 FollowAsync(CacheKeys.SseEventsStream, OnEventAsync, CatchUpWithConfigurationAsync, stoppingToken),
                 FollowAsync(CacheKeys.ControlStream, OnControlAsync, WaitForPrimaryAsync, stoppingToken)).ConfigureAwait(false);
         }
@@ -182,11 +177,13 @@ public sealed partial class PrimaryFollower(
 
     private async Task OnEventAsync(StreamMessage message, CancellationToken cancellationToken)
     {
-        // The store already holds the change (the Primary writes before it publishes): rebuild, then notify.
+        // The store already holds the change (the Primary writes before it publishes): rebuild, then notify at once.
+        // An SDK's refetch after the event reaches this same Replica, which already holds the change: the Gateway
+        // routes all requests of one SDK token to one Replica (FfProxy.Gateway/SdkTokenAffinity.cs).
         if (ChangeForwarding.IsItemChange(message))
         {
             await snapshots.RefreshAsync(message.Environment, cancellationToken).ConfigureAwait(false);
-            _pending.Writer.TryWrite((message, time.GetUtcNow() + timings.Value.PublishDelay));
+            hub.Publish(message);
             return;
         }
 
@@ -197,21 +194,6 @@ public sealed partial class PrimaryFollower(
                 await snapshots.RefreshAsync(environment, cancellationToken).ConfigureAwait(false);
                 hub.Close(environment);
             }
-        }
-    }
-
-    /// <summary>Sends changes to SDK streams in order, each once its <see cref="ReplicationTimings.PublishDelay"/> passed.</summary>
-    private async Task PublishDueAsync(CancellationToken cancellationToken)
-    {
-        await foreach (var (message, due) in _pending.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-        {
-            var wait = due - time.GetUtcNow();
-            if (wait > TimeSpan.Zero)
-            {
-                await Task.Delay(wait, time, cancellationToken).ConfigureAwait(false);
-            }
-
-            hub.Publish(message);
         }
     }
 

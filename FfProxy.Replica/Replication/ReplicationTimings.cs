@@ -16,13 +16,6 @@ public sealed class ReplicationTimings
     public TimeSpan ResubscribeBackoff { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// How long a change waits between this Replica's snapshot refresh and its SDK event. An SDK refetches on the
-    /// event, and the Gateway may send that request to another Replica: the wait lets every Replica (each polling the
-    /// stream every 50 ms) hold the change first, so no SDK reads the old version and drops the update.
-    /// </summary>
-    public TimeSpan PublishDelay { get; set; } = TimeSpan.FromMilliseconds(250);
-
-    /// <summary>
     /// How often the <c>-latest</c> hashes are compared with what the snapshots were built from, to catch changes whose
     /// event never arrived (a Go Primary notifying before it writes, stream entries trimmed past MAXLEN); 0 disables it.
     /// </summary>

@@ -91,25 +91,34 @@ public sealed class ProxyProcess : IAsyncDisposable
     /// <summary>SIGTERM, as <c>docker stop</c> or Kubernetes sends it, then waits for the process to exit by itself.</summary>
     public async Task TerminateAsync(TimeSpan within)
     {
-        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
-        {
-            await kill.WaitForExitAsync();
-            Assert.Equal(0, kill.ExitCode);
-        }
-
+        Signal("-TERM");
         using var timeout = new CancellationTokenSource(within);
         await _process.WaitForExitAsync(timeout.Token);
     }
+
+    /// <summary>SIGSTOP: the process stays up to its peers' eyes but does nothing, like one that lags far behind.</summary>
+    public void Pause() => Signal("-STOP");
+
+    /// <summary>SIGCONT after <see cref="Pause"/>.</summary>
+    public void Resume() => Signal("-CONT");
 
     public ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
         {
+            Resume();
             Kill();
         }
 
         _process.Dispose();
         return ValueTask.CompletedTask;
+    }
+
+    private void Signal(string signal)
+    {
+        using var kill = Process.Start("kill", [signal, _process.Id.ToString(CultureInfo.InvariantCulture)])!;
+        kill.WaitForExit();
+        Assert.Equal(0, kill.ExitCode);
     }
 
     private void Append(string? line)

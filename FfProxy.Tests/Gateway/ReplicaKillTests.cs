@@ -31,22 +31,23 @@ public sealed class ReplicaKillTests(RedisServer redis) : IClassFixture<RedisSer
         });
         await Eventually.TrueAsync(async () => (await gateway.Client.GetFromJsonAsync<JsonElement>(SdkRouting.GatewayHealthPath)).GetProperty("healthyUpstreams").GetInt32() == 2, Within);
 
-        var token = await gateway.AuthenticateAsync(OnlineProxy.ServerKey);
+        // The Gateway sends one token's requests to one Replica: take SDK tokens that land on each of them.
+        var tokens = await UpstreamTokens.SpreadAsync(target => gateway.AuthenticateAsync(OnlineProxy.ServerKey, new { identifier = target, name = target }), 2, 10);
         var streams = new List<SseClient>();
-        for (var i = 0; i < 20; i++)
+        foreach (var (token, _) in tokens)
         {
             streams.Add(await SseClient.ConnectAsync(gateway.BaseAddress, token, OnlineProxy.ServerKey));
         }
 
-        // Load: four clients GET in a loop through the Gateway; the Replica dies in the middle of it.
+        // Load: four clients (two on each Replica) GET in a loop through the Gateway; the Replica dies in the middle of it.
         var statuses = new ConcurrentBag<int>();
         var failures = new ConcurrentBag<string>();
         using var stopLoad = new CancellationTokenSource();
         var served = 0;
-        var load = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        var load = tokens.Where((_, i) => i % 5 == 0).Select(t => Task.Run(async () =>
         {
             using var client = new HttpClient { BaseAddress = gateway.BaseAddress, Timeout = TimeSpan.FromSeconds(20) };
-            client.DefaultRequestHeaders.Authorization = new("Bearer", token);
+            client.DefaultRequestHeaders.Authorization = new("Bearer", t.Token);
             while (!stopLoad.IsCancellationRequested)
             {
                 try
@@ -82,7 +83,7 @@ public sealed class ReplicaKillTests(RedisServer redis) : IClassFixture<RedisSer
         var open = streams.Except(ended).ToList();
         foreach (var _ in ended)
         {
-            open.Add(await SseClient.ConnectAsync(gateway.BaseAddress, token, OnlineProxy.ServerKey));
+            open.Add(await SseClient.ConnectAsync(gateway.BaseAddress, tokens[0].Token, OnlineProxy.ServerKey));
         }
 
         proxy.Saas.SetFlag(Env, FakeSaas.Flag("dark_mode", serve: "false", environment: Env));

@@ -1,0 +1,34 @@
+using Microsoft.AspNetCore.Http;
+
+namespace FfProxy.Core.Sdk;
+
+/// <summary>
+/// Writes one SDK stream's queued frames (events from the <see cref="StreamHub"/>, keep-alives from the
+/// <see cref="StreamHeartbeat"/>) to its response. While idle it awaits only its queue with the request's token:
+/// no per-wait timer or linked cancellation source, and the frames are shared arrays, so an idle stream allocates
+/// nothing.
+/// </summary>
+public static class StreamWriter
+{
+    /// <summary>Runs until the hub closes the stream (the SDK then reconnects) or the SDK goes away.</summary>
+    public static async Task RunAsync(HttpResponse response, StreamConnection connection, TimeProvider time, CancellationToken aborted)
+    {
+        var body = response.BodyWriter;
+        await body.FlushAsync(aborted).ConfigureAwait(false);
+        var frames = connection.Frames;
+        while (await frames.WaitToReadAsync(aborted).ConfigureAwait(false))
+        {
+            while (frames.TryRead(out var frame))
+            {
+                // One frame per flush, never an event coalesced with a heartbeat (the Node SDK drops chunks starting with ':').
+                var flushed = await body.WriteAsync(frame, aborted).ConfigureAwait(false);
+                if (flushed.IsCompleted || flushed.IsCanceled)
+                {
+                    return;
+                }
+
+                connection.Wrote(time.GetTimestamp());
+            }
+        }
+    }
+}
