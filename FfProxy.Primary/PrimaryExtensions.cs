@@ -23,9 +23,9 @@ public static class PrimaryExtensions
             // ffproxy_saas_stream_health and on the control stream (offline, the "stream" is always up).
             builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IChangeSink, ReplicaEventSink>());
             builder.Services.TryAddSingleton<SaasMetrics>();
-            builder.Services.TryAddSingleton<SaasStreamState>();
+            builder.Services.TryAddSingleton<AccountStreamState>();
             builder.Services.AddOptions<SaasTimings>().Bind(builder.Configuration.GetSection(SaasTimings.Section));
-            builder.Services.AddHostedService<SaasStreamStateBroadcaster>();
+            builder.Services.AddHostedService<AccountStreamStateBroadcaster>();
         }
 
         if (options.Offline)
@@ -41,7 +41,7 @@ public static class PrimaryExtensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AccountStreamListener>());
         if (options.InMemoryStore)
         {
-            builder.Services.AddHostedService<SaasStreamStateBroadcaster>();
+            builder.Services.AddHostedService<AccountStreamStateBroadcaster>();
         }
 
         builder.AddMetricsForwarding(options);
@@ -65,7 +65,7 @@ public static class PrimaryExtensions
         services.TryAddSingleton<InventoryPersistence>();
         services.AddHostedService(sp => sp.GetRequiredService<InventoryPersistence>());
         services.TryAddSingleton<IStoreRepopulator>(sp => sp.GetRequiredService<AccountSync>());
-        services.TryAddSingleton<SaasStreamState>();
+        services.TryAddSingleton<AccountStreamState>();
 
         services.AddHttpClient(HarnessSaasClient.HttpClientName)
             .AddRetryingRequests("saas", static sp => sp.GetRequiredService<IOptions<SaasTimings>>().Value.RequestTimeout);

@@ -18,7 +18,7 @@ namespace FfProxy.Core.Domain;
 [JsonSerializable(typeof(StreamMessage))]
 [JsonSerializable(typeof(AuthRequest))]
 [JsonSerializable(typeof(MetricsRequest))]
-[JsonSerializable(typeof(SaasStreamHealth))]
+[JsonSerializable(typeof(AccountStreamHealth))]
 [JsonSerializable(typeof(SdkMetricsStreamEntry))]
 [JsonSerializable(typeof(Dictionary<string, long>))]
 [JsonSerializable(typeof(List<string>))]

@@ -47,7 +47,7 @@ public static class StreamEvents
 }
 
 /// <summary>Value of <c>ffproxy_saas_stream_health</c>: the Primary's SaaS stream state, for Replicas starting up.</summary>
-public sealed record SaasStreamHealth(
+public sealed record AccountStreamHealth(
     [property: JsonPropertyName("state")] string State,
     [property: JsonPropertyName("since")] long Since);
 

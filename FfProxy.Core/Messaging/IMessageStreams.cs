@@ -11,17 +11,17 @@ public interface IMessageStreams
     Task<string> AppendAsync(string stream, ReadOnlyMemory<byte> payload, int maxLength, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Entries after <paramref name="afterId"/> (<see cref="StreamPosition.NewOnly"/> = only entries appended
+    /// Entries after <paramref name="afterId"/> (<see cref="MessageStreamPosition.NewOnly"/> = only entries appended
     /// from now on), waiting for new ones until cancelled. Ends by throwing when the store is lost; the caller
     /// backs off and reads again from the last id it saw.
     /// </summary>
-    IAsyncEnumerable<StreamEntry> ReadAsync(string stream, string afterId, CancellationToken cancellationToken);
+    IAsyncEnumerable<MessageStreamEntry> ReadAsync(string stream, string afterId, CancellationToken cancellationToken);
 }
 
 /// <summary>One stream entry: its id and the value of its <c>event</c> field.</summary>
-public readonly record struct StreamEntry(string Id, ReadOnlyMemory<byte> Payload);
+public readonly record struct MessageStreamEntry(string Id, ReadOnlyMemory<byte> Payload);
 
-public static class StreamPosition
+public static class MessageStreamPosition
 {
     /// <summary>Redis's <c>$</c>: start after the last entry that exists when reading begins.</summary>
     public const string NewOnly = "$";

@@ -20,7 +20,7 @@ public sealed class InMemoryMessageStreams : IMessageStreams
             var log = GetLog(stream);
             log.Sequence++;
             id = log.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture) + "-0";
-            log.Entries.AddLast(new StreamEntry(id, payload.ToArray()));
+            log.Entries.AddLast(new MessageStreamEntry(id, payload.ToArray()));
             while (log.Entries.Count > Math.Max(1, maxLength))
             {
                 log.Entries.RemoveFirst();
@@ -34,17 +34,17 @@ public sealed class InMemoryMessageStreams : IMessageStreams
         return Task.FromResult(id);
     }
 
-    public async IAsyncEnumerable<StreamEntry> ReadAsync(string stream, string afterId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<MessageStreamEntry> ReadAsync(string stream, string afterId, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         long last;
         lock (_gate)
         {
-            last = afterId == StreamPosition.NewOnly ? GetLog(stream).Sequence : Sequence(afterId);
+            last = afterId == MessageStreamPosition.NewOnly ? GetLog(stream).Sequence : Sequence(afterId);
         }
 
         while (!cancellationToken.IsCancellationRequested)
         {
-            List<StreamEntry> batch;
+            List<MessageStreamEntry> batch;
             Task wake;
             lock (_gate)
             {
@@ -86,7 +86,7 @@ public sealed class InMemoryMessageStreams : IMessageStreams
     private sealed class Log
     {
         public long Sequence { get; set; }
-        public LinkedList<StreamEntry> Entries { get; } = new();
+        public LinkedList<MessageStreamEntry> Entries { get; } = new();
         public TaskCompletionSource Appended { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

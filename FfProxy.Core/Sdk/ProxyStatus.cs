@@ -9,7 +9,7 @@ public static class ConfigStates
 }
 
 /// <summary>Values of <c>streamStatus.state</c> in <c>/health</c>, also the state the SDK stream gate uses.</summary>
-public static class StreamStates
+public static class AccountStreamStates
 {
     public const string Initializing = "INITIALIZING";
     public const string Connected = "CONNECTED";
@@ -27,7 +27,7 @@ public sealed class ProxyStatus(TimeProvider time)
 {
     private readonly Lock _gate = new();
     private StateSince _config = new(ConfigStates.Synced, time.GetUtcNow().ToUnixTimeMilliseconds());
-    private StateSince _stream = new(StreamStates.Initializing, time.GetUtcNow().ToUnixTimeMilliseconds());
+    private StateSince _stream = new(AccountStreamStates.Initializing, time.GetUtcNow().ToUnixTimeMilliseconds());
     private volatile bool _cacheHealthy = true;
 
     public StateSince Config
@@ -43,7 +43,7 @@ public sealed class ProxyStatus(TimeProvider time)
     public bool CacheHealthy => _cacheHealthy;
 
     /// <summary>SDK streams are only served while upstream changes can reach them.</summary>
-    public bool StreamingAvailable => Stream.State == StreamStates.Connected;
+    public bool StreamingAvailable => Stream.State == AccountStreamStates.Connected;
 
     public void SetConfig(string state)
     {

@@ -26,13 +26,13 @@ public static class SdkApiExtensions
         services.TryAddSingleton(ProxyRole.Primary); // a Replica replaces it (AddReplicaOptions), before or after this
         services.TryAddSingleton<ProxyMetrics>();
         services.TryAddSingleton<TokenService>();
-        services.TryAddSingleton<StreamHub>();
+        services.TryAddSingleton<SdkStreamHub>();
         services.TryAddSingleton<Evaluator>();
         services.TryAddSingleton<ISdkMetricsSink, UnforwardedMetricsSink>();
         services.TryAddSingleton<ITargetForwarder, NoTargetForwarding>();
         // Undocumented tuning knob for tests; SDKs expect the Pushpin-compatible 15 s.
         var heartbeat = builder.Configuration.GetValue("FfProxy:StreamHeartbeatSeconds", 15.0);
-        services.TryAddSingleton(new StreamSettings(TimeSpan.FromSeconds(heartbeat)));
+        services.TryAddSingleton(new SdkStreamSettings(TimeSpan.FromSeconds(heartbeat)));
         services.TryAddSingleton<TargetCache>();
         services.TryAddSingleton<AuthenticationRoutes>();
         services.TryAddSingleton<ConfigRoutes>();
@@ -40,11 +40,11 @@ public static class SdkApiExtensions
         services.TryAddSingleton<SdkStreamRoutes>();
         services.TryAddSingleton<MetricsIntakeRoutes>();
         services.TryAddSingleton<HealthRoutes>();
-        services.TryAddSingleton<Messaging.StreamMetrics>();
+        services.TryAddSingleton<Messaging.MessageStreamMetrics>();
         services.AddHttpClient(HealthHeartbeat.HttpClientName);
         services.AddHostedService<HealthHeartbeat>();
-        services.AddHostedService<StreamShutdown>();
-        services.AddHostedService<StreamHeartbeat>();
+        services.AddHostedService<SdkStreamShutdown>();
+        services.AddHostedService<SdkStreamHeartbeat>();
 
         services.AddAuthorization();
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();

@@ -7,19 +7,19 @@ namespace FfProxy.Core.Sdk;
 
 /// <summary>
 /// <c>GET /stream</c> (spec §2.10), the SDKs' Server-Sent Events: the <c>API-Key</c> is looked up in the store (the
-/// snapshots' keys when the store lacks it or is down), then frames come from the <see cref="StreamHub"/>.
+/// snapshots' keys when the store lacks it or is down), then frames come from the <see cref="SdkStreamHub"/>.
 /// </summary>
 public sealed partial class SdkStreamRoutes(
     SnapshotCache snapshots,
-    StreamHub hub,
+    SdkStreamHub hub,
     ProxyStatus status,
     TimeProvider time,
     ILogger<SdkStreamRoutes> logger)
 {
     /// <summary>
-    /// <c>GET /stream</c>: held natively (no Pushpin). Frames come from the <see cref="StreamHub"/>; a
+    /// <c>GET /stream</c>: held natively (no Pushpin). Frames come from the <see cref="SdkStreamHub"/>; a
     /// <c>:</c> comment goes out, flushed on its own, whenever the stream was quiet for the heartbeat interval
-    /// (<see cref="StreamHeartbeat"/>; the loop is <see cref="StreamWriter"/>).
+    /// (<see cref="SdkStreamHeartbeat"/>; the loop is <see cref="SdkStreamWriter"/>).
     /// </summary>
     public async Task Stream(HttpContext context)
     {
@@ -65,7 +65,7 @@ public sealed partial class SdkStreamRoutes(
         var aborted = context.RequestAborted;
         try
         {
-            await StreamWriter.RunAsync(response, connection, time, aborted).ConfigureAwait(false);
+            await SdkStreamWriter.RunAsync(response, connection, time, aborted).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {

@@ -9,7 +9,7 @@ namespace FfProxy.Primary.ConfigStore;
 /// The Primary's side of the Replica fan-out: every change SDKs must hear of (<see cref="ChangeForwarding"/>) is
 /// appended to <c>proxy:sse_events</c> (spec §4.3), where every Replica reads it and tells its own SDK streams.
 /// </summary>
-public sealed partial class ReplicaEventSink(IMessageStreams streams, StreamMetrics metrics, ILogger<ReplicaEventSink> logger) : IChangeSink
+public sealed partial class ReplicaEventSink(IMessageStreams streams, MessageStreamMetrics metrics, ILogger<ReplicaEventSink> logger) : IChangeSink
 {
     /// <summary>MAXLEN of the event and control streams, as in the Go proxy.</summary>
     public const int StreamMaxLength = 1000;
@@ -38,12 +38,12 @@ public sealed partial class ReplicaEventSink(IMessageStreams streams, StreamMetr
             try
             {
                 await append.ConfigureAwait(false);
-                metrics.Published(StreamMetrics.PrimaryToReplica, CacheKeys.SseEventsStream, "false");
+                metrics.Published(MessageStreamMetrics.PrimaryToReplica, CacheKeys.SseEventsStream, "false");
             }
             catch (StoreUnavailableException ex)
             {
                 // The store already holds the change; Replicas reload what they missed when Redis is back.
-                metrics.Published(StreamMetrics.PrimaryToReplica, CacheKeys.SseEventsStream, "err_publishing");
+                metrics.Published(MessageStreamMetrics.PrimaryToReplica, CacheKeys.SseEventsStream, "err_publishing");
                 LogPublishFailed(logger, message.Event, message.Environment, ex);
             }
         }

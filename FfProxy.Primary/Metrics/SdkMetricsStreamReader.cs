@@ -22,7 +22,7 @@ public sealed partial class SdkMetricsStreamReader(
     IMessageStreams streams,
     IKeyValueStore store,
     MetricsAggregator aggregator,
-    StreamMetrics streamMetrics,
+    MessageStreamMetrics streamMetrics,
     ProxyOptions options,
     IOptions<SaasTimings> timings,
     TimeProvider time,
@@ -36,7 +36,7 @@ public sealed partial class SdkMetricsStreamReader(
 
     protected override async Task RunAsync(CancellationToken stoppingToken)
     {
-        var entries = Channel.CreateBounded<StreamEntry>(new BoundedChannelOptions(options.MetricStreamReadConcurrency * 10) { SingleWriter = true });
+        var entries = Channel.CreateBounded<MessageStreamEntry>(new BoundedChannelOptions(options.MetricStreamReadConcurrency * 10) { SingleWriter = true });
         var parsers = Enumerable.Range(0, options.MetricStreamReadConcurrency).Select(_ => Task.Run(() => ParseAsync(entries.Reader), CancellationToken.None)).ToList();
         var lastId = await StartPositionAsync(stoppingToken).ConfigureAwait(false);
         _taken = lastId;
@@ -45,7 +45,7 @@ public sealed partial class SdkMetricsStreamReader(
         {
             try
             {
-                streamMetrics.Subscribed(StreamMetrics.PrimaryMetricsConsumer, Stream);
+                streamMetrics.Subscribed(MessageStreamMetrics.PrimaryMetricsConsumer, Stream);
                 await foreach (var entry in streams.ReadAsync(Stream, lastId, stoppingToken).ConfigureAwait(false))
                 {
                     await entries.Writer.WriteAsync(entry, stoppingToken).ConfigureAwait(false);
@@ -61,7 +61,7 @@ public sealed partial class SdkMetricsStreamReader(
             {
                 // Redis errors arrive as StoreUnavailableException; anything else must not end the reader either.
                 var unavailable = ex is StoreUnavailableException;
-                streamMetrics.Received(StreamMetrics.PrimaryMetricsConsumer, Stream, unavailable ? "err_subscribing" : "unexpected_error");
+                streamMetrics.Received(MessageStreamMetrics.PrimaryMetricsConsumer, Stream, unavailable ? "err_subscribing" : "unexpected_error");
                 if (unavailable)
                 {
                     LogReadFailed(logger, timings.Value.MetricsStreamBackoff, ex.Message);
@@ -87,7 +87,7 @@ public sealed partial class SdkMetricsStreamReader(
         await SavePositionAsync(lastId, await saver.ConfigureAwait(false)).ConfigureAwait(false);
     }
 
-    private string _taken = StreamPosition.NewOnly;
+    private string _taken = MessageStreamPosition.NewOnly;
 
     /// <summary>Saves the position every <see cref="PositionSaveInterval"/> while it moves; returns what was saved last.</summary>
     private async Task<string> SavePeriodicallyAsync(string savedId, CancellationToken stoppingToken)
@@ -118,7 +118,7 @@ public sealed partial class SdkMetricsStreamReader(
             try
             {
                 var stored = await store.GetAsync(CacheKeys.SdkMetricsPosition, cancellationToken).ConfigureAwait(false);
-                return stored is { Length: > 0 } ? System.Text.Encoding.ASCII.GetString(stored) : StreamPosition.NewOnly;
+                return stored is { Length: > 0 } ? System.Text.Encoding.ASCII.GetString(stored) : MessageStreamPosition.NewOnly;
             }
             catch (StoreUnavailableException ex)
             {
@@ -131,7 +131,7 @@ public sealed partial class SdkMetricsStreamReader(
     /// <summary>Writes the id of the last entry handed to the parsers; returns what is now saved.</summary>
     private async Task<string> SavePositionAsync(string lastId, string savedId)
     {
-        if (lastId == savedId || lastId == StreamPosition.NewOnly)
+        if (lastId == savedId || lastId == MessageStreamPosition.NewOnly)
         {
             return savedId;
         }
@@ -149,7 +149,7 @@ public sealed partial class SdkMetricsStreamReader(
         }
     }
 
-    private async Task ParseAsync(ChannelReader<StreamEntry> entries)
+    private async Task ParseAsync(ChannelReader<MessageStreamEntry> entries)
     {
         try
         {
@@ -158,12 +158,12 @@ public sealed partial class SdkMetricsStreamReader(
             {
                 if (Parse(entry) is not { } parsed)
                 {
-                    streamMetrics.Received(StreamMetrics.PrimaryMetricsConsumer, Stream, "err_parsing_message");
+                    streamMetrics.Received(MessageStreamMetrics.PrimaryMetricsConsumer, Stream, "err_parsing_message");
                     continue;
                 }
 
                 aggregator.Add(parsed.EnvironmentId, new MetricsRequest { MetricsData = parsed.MetricsData, TargetData = parsed.TargetData }, entry.Payload.Length);
-                streamMetrics.Received(StreamMetrics.PrimaryMetricsConsumer, Stream, "false");
+                streamMetrics.Received(MessageStreamMetrics.PrimaryMetricsConsumer, Stream, "false");
             }
         }
         catch (OperationCanceledException)
@@ -172,7 +172,7 @@ public sealed partial class SdkMetricsStreamReader(
         }
     }
 
-    private SdkMetricsStreamEntry? Parse(StreamEntry entry)
+    private SdkMetricsStreamEntry? Parse(MessageStreamEntry entry)
     {
         try
         {

@@ -42,7 +42,7 @@ public sealed partial class OfflineConfigSource(
         status.SetConfig(ConfigStates.Synced);
 
         // No upstream to lose: SDK streams are served from the start.
-        status.SetStream(StreamStates.Connected);
+        status.SetStream(AccountStreamStates.Connected);
         LogLoaded(logger, options.ConfigDir, _loaded.Count);
     }
 

@@ -18,9 +18,9 @@ public sealed partial class AccountStreamListener(
     AccountSync sync,
     HarnessSaasClient saas,
     ProxyTokenHolder tokens,
-    SaasStreamState state,
+    AccountStreamState state,
     IHttpClientFactory httpClients,
-    StreamMetrics streamMetrics,
+    MessageStreamMetrics streamMetrics,
     IOptions<SaasTimings> timings,
     TimeProvider time,
     ILogger<AccountStreamListener> logger) : SupervisedLoop, IHostedLifecycleService
@@ -39,7 +39,7 @@ public sealed partial class AccountStreamListener(
 
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
-        await state.SetAsync(StreamStates.Initializing, cancellationToken).ConfigureAwait(false);
+        await state.SetAsync(AccountStreamStates.Initializing, cancellationToken).ConfigureAwait(false);
         await state.WriteAsync(cancellationToken).ConfigureAwait(false);
         await sync.SyncAllAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -93,8 +93,8 @@ public sealed partial class AccountStreamListener(
 
             try
             {
-                streamMetrics.Received(StreamMetrics.SaasToPrimary, Topic, "stream_disconnect");
-                await state.SetAsync(StreamStates.Disconnected, stoppingToken).ConfigureAwait(false);
+                streamMetrics.Received(MessageStreamMetrics.SaasToPrimary, Topic, "stream_disconnect");
+                await state.SetAsync(AccountStreamStates.Disconnected, stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -134,7 +134,7 @@ public sealed partial class AccountStreamListener(
         {
             var token = tokens.Current ?? await sync.AuthenticateAsync(stoppingToken).ConfigureAwait(false);
             using var request = saas.CreateStreamRequest(token, _lastEventId);
-            streamMetrics.Subscribed(StreamMetrics.SaasToPrimary, Topic);
+            streamMetrics.Subscribed(MessageStreamMetrics.SaasToPrimary, Topic);
             using var answer = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             answer.CancelAfter(timings.Value.StreamIdleTimeout);
             HttpResponseMessage response;
@@ -246,13 +246,13 @@ public sealed partial class AccountStreamListener(
 
     private async Task OnConnectedAsync(CancellationToken cancellationToken)
     {
-        if (state.Current == StreamStates.Disconnected)
+        if (state.Current == AccountStreamStates.Disconnected)
         {
             // Changes made while the stream was down are picked up before SDK streams are served again.
             await sync.SyncAllAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        await state.SetAsync(StreamStates.Connected, cancellationToken).ConfigureAwait(false);
+        await state.SetAsync(AccountStreamStates.Connected, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task DispatchAsync(string data, CancellationToken cancellationToken)
@@ -264,14 +264,14 @@ public sealed partial class AccountStreamListener(
         }
         catch (JsonException ex)
         {
-            streamMetrics.Received(StreamMetrics.SaasToPrimary, Topic, "err_parsing_message");
+            streamMetrics.Received(MessageStreamMetrics.SaasToPrimary, Topic, "err_parsing_message");
             LogBadEvent(logger, ex.Message);
             return;
         }
 
         if (message is null)
         {
-            streamMetrics.Received(StreamMetrics.SaasToPrimary, Topic, "err_parsing_message");
+            streamMetrics.Received(MessageStreamMetrics.SaasToPrimary, Topic, "err_parsing_message");
             return;
         }
 
@@ -290,7 +290,7 @@ public sealed partial class AccountStreamListener(
         try
         {
             await sync.ApplyAsync(message, cancellationToken).ConfigureAwait(false);
-            streamMetrics.Received(StreamMetrics.SaasToPrimary, Topic, "false");
+            streamMetrics.Received(MessageStreamMetrics.SaasToPrimary, Topic, "false");
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -299,7 +299,7 @@ public sealed partial class AccountStreamListener(
         catch (Exception ex)
         {
             // One event failing must not end the stream; the next re-sync repairs the store.
-            streamMetrics.Received(StreamMetrics.SaasToPrimary, Topic, "unexpected_error");
+            streamMetrics.Received(MessageStreamMetrics.SaasToPrimary, Topic, "unexpected_error");
             LogApplyFailed(logger, message.Event, message.Domain, Describe(ex));
         }
     }

@@ -25,7 +25,7 @@ public sealed partial class AccountSync(
     ConfigWriter writer,
     InventoryPersistence inventory,
     SnapshotCache snapshots,
-    StreamHub hub,
+    SdkStreamHub hub,
     ProxyStatus status,
     ProxyOptions options,
     IOptions<SaasTimings> timings,

@@ -15,7 +15,7 @@ namespace FfProxy.Replica.Replication;
 /// a buffer of at most METRICS_STREAM_MAX_LEN entries (the oldest give way, as the stream itself would trim them),
 /// written by <see cref="MetricsBufferDrain"/> when Redis answers again.
 /// </summary>
-public sealed partial class MetricsStreamSink(IMessageStreams streams, StreamMetrics streamMetrics, ProxyOptions options, ILogger<MetricsStreamSink> logger)
+public sealed partial class MetricsStreamSink(IMessageStreams streams, MessageStreamMetrics streamMetrics, ProxyOptions options, ILogger<MetricsStreamSink> logger)
     : ISdkMetricsSink
 {
     private readonly Channel<byte[]> _waiting = Channel.CreateBounded<byte[]>(
@@ -67,11 +67,11 @@ public sealed partial class MetricsStreamSink(IMessageStreams streams, StreamMet
         try
         {
             await streams.AppendAsync(CacheKeys.SdkMetricsStream, payload, options.MetricsStreamMaxLen, cancellationToken).ConfigureAwait(false);
-            streamMetrics.Published(StreamMetrics.ReplicaMetricsProducer, CacheKeys.SdkMetricsStream, "false");
+            streamMetrics.Published(MessageStreamMetrics.ReplicaMetricsProducer, CacheKeys.SdkMetricsStream, "false");
         }
         catch (StoreUnavailableException)
         {
-            streamMetrics.Published(StreamMetrics.ReplicaMetricsProducer, CacheKeys.SdkMetricsStream, "err_publishing");
+            streamMetrics.Published(MessageStreamMetrics.ReplicaMetricsProducer, CacheKeys.SdkMetricsStream, "err_publishing");
             throw;
         }
     }

@@ -20,9 +20,9 @@ public sealed partial class PrimaryFollower(
     IKeyValueStore store,
     SnapshotCache snapshots,
     SnapshotReconciler reconciler,
-    StreamHub hub,
+    SdkStreamHub hub,
     ProxyStatus status,
-    StreamMetrics streamMetrics,
+    MessageStreamMetrics streamMetrics,
     IOptions<ReplicationTimings> timings,
     TimeProvider time,
     ILogger<PrimaryFollower> logger) : SupervisedLoop
@@ -104,8 +104,8 @@ public sealed partial class PrimaryFollower(
         {
             var stored = await store.GetAsync(CacheKeys.StreamHealth, cancellationToken).ConfigureAwait(false);
             status.SetCacheHealthy(true);
-            var health = stored is null ? null : JsonSerializer.Deserialize(stored, ProxyJsonContext.Default.SaasStreamHealth);
-            if (health?.State is StreamStates.Connected or StreamStates.Disconnected)
+            var health = stored is null ? null : JsonSerializer.Deserialize(stored, ProxyJsonContext.Default.AccountStreamHealth);
+            if (health?.State is AccountStreamStates.Connected or AccountStreamStates.Disconnected)
             {
                 ApplyStreamState(health.State);
                 return true;
@@ -133,8 +133,8 @@ public sealed partial class PrimaryFollower(
         {
             try
             {
-                streamMetrics.Subscribed(StreamMetrics.ReplicaConsumer, stream);
-                var entries = streams.ReadAsync(stream, StreamPosition.NewOnly, cancellationToken);
+                streamMetrics.Subscribed(MessageStreamMetrics.ReplicaConsumer, stream);
+                var entries = streams.ReadAsync(stream, MessageStreamPosition.NewOnly, cancellationToken);
                 if (!caughtUp)
                 {
                     await catchUp(cancellationToken).ConfigureAwait(false);
@@ -156,19 +156,19 @@ public sealed partial class PrimaryFollower(
 
                     if (message is null)
                     {
-                        streamMetrics.Received(StreamMetrics.ReplicaConsumer, stream, "err_parsing_message");
+                        streamMetrics.Received(MessageStreamMetrics.ReplicaConsumer, stream, "err_parsing_message");
                         continue;
                     }
 
                     await handle(message, cancellationToken).ConfigureAwait(false);
-                    streamMetrics.Received(StreamMetrics.ReplicaConsumer, stream, "false");
+                    streamMetrics.Received(MessageStreamMetrics.ReplicaConsumer, stream, "false");
                 }
             }
             catch (StoreUnavailableException ex)
             {
                 caughtUp = false;
                 status.SetCacheHealthy(false);
-                streamMetrics.Received(StreamMetrics.ReplicaConsumer, stream, "err_subscribing");
+                streamMetrics.Received(MessageStreamMetrics.ReplicaConsumer, stream, "err_subscribing");
                 LogRedisFailed(logger, stream, ex.Message);
                 await Task.Delay(timings.Value.ResubscribeBackoff, time, cancellationToken).ConfigureAwait(false);
             }
@@ -199,7 +199,7 @@ public sealed partial class PrimaryFollower(
 
     private Task OnControlAsync(StreamMessage message, CancellationToken cancellationToken)
     {
-        if (message.Event == StreamEvents.StreamAction && message.Domain is StreamStates.Connected or StreamStates.Disconnected)
+        if (message.Event == StreamEvents.StreamAction && message.Domain is AccountStreamStates.Connected or AccountStreamStates.Disconnected)
         {
             ApplyStreamState(message.Domain);
         }
@@ -212,7 +212,7 @@ public sealed partial class PrimaryFollower(
         if (status.SetStream(state))
         {
             LogStreamState(logger, state);
-            if (state == StreamStates.Disconnected)
+            if (state == AccountStreamStates.Disconnected)
             {
                 hub.CloseAll();
             }

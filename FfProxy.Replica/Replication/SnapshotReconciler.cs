@@ -18,7 +18,7 @@ namespace FfProxy.Replica.Replication;
 public sealed partial class SnapshotReconciler(
     IKeyValueStore store,
     SnapshotCache snapshots,
-    StreamHub hub,
+    SdkStreamHub hub,
     IOptions<ReplicationTimings> timings,
     TimeProvider time,
     ILogger<SnapshotReconciler> logger) : SupervisedLoop

@@ -13,7 +13,7 @@ using FfProxy.Tests.Fixtures;
 using FfProxy.Tests.Saas;
 using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
-using StreamPosition = FfProxy.Core.Messaging.StreamPosition;
+using MessageStreamPosition = FfProxy.Core.Messaging.MessageStreamPosition;
 
 namespace FfProxy.Tests.Caching;
 
@@ -105,7 +105,7 @@ public sealed class RedisStoreTests(RedisServer redis) : IClassFixture<RedisServ
         var streams = new RedisMessageStreams(_connection, TimeProvider.System);
         await streams.AppendAsync("s:read", "old"u8.ToArray(), 100, default);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        await using var reader = streams.ReadAsync("s:read", StreamPosition.NewOnly, timeout.Token).GetAsyncEnumerator(timeout.Token);
+        await using var reader = streams.ReadAsync("s:read", MessageStreamPosition.NewOnly, timeout.Token).GetAsyncEnumerator(timeout.Token);
         var next = reader.MoveNextAsync().AsTask();
         await Task.Delay(200);
         var firstId = await streams.AppendAsync("s:read", "new-1"u8.ToArray(), 100, default);

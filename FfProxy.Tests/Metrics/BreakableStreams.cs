@@ -26,7 +26,7 @@ internal sealed class BreakableStreams : IMessageStreams
         _current!.Cancel();
     }
 
-    public async IAsyncEnumerable<StreamEntry> ReadAsync(string stream, string afterId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<MessageStreamEntry> ReadAsync(string stream, string afterId, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var broken = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _current = broken;

@@ -27,7 +27,7 @@ public sealed class SdkMetricsStreamReaderTests : IAsyncLifetime, IAsyncDisposab
     public SdkMetricsStreamReaderTests()
     {
         _counters = new RecordedCounters(_meters);
-        _reader = new SdkMetricsStreamReader(_streams, new InMemoryKeyValueStore(_time), _aggregator, new StreamMetrics(_meters), new ProxyOptions { MetricStreamReadConcurrency = 3 },
+        _reader = new SdkMetricsStreamReader(_streams, new InMemoryKeyValueStore(_time), _aggregator, new MessageStreamMetrics(_meters), new ProxyOptions { MetricStreamReadConcurrency = 3 },
             Options.Create(new SaasTimings()), _time, NullLogger<SdkMetricsStreamReader>.Instance);
     }
 

@@ -2,8 +2,8 @@ using System.Runtime.CompilerServices;
 using FfProxy.Core.Caching.Redis;
 using FfProxy.Core.Messaging;
 using StackExchange.Redis;
-using StreamEntry = FfProxy.Core.Messaging.StreamEntry;
-using StreamPosition = FfProxy.Core.Messaging.StreamPosition;
+using MessageStreamEntry = FfProxy.Core.Messaging.MessageStreamEntry;
+using MessageStreamPosition = FfProxy.Core.Messaging.MessageStreamPosition;
 
 namespace FfProxy.Core.Messaging.Redis;
 
@@ -28,9 +28,9 @@ public sealed class RedisMessageStreams(IConnectionMultiplexer redis, TimeProvid
         return id.ToString();
     }
 
-    public async IAsyncEnumerable<StreamEntry> ReadAsync(string stream, string afterId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<MessageStreamEntry> ReadAsync(string stream, string afterId, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var last = afterId == StreamPosition.NewOnly ? await LastIdAsync(stream).ConfigureAwait(false) : afterId;
+        var last = afterId == MessageStreamPosition.NewOnly ? await LastIdAsync(stream).ConfigureAwait(false) : afterId;
         while (!cancellationToken.IsCancellationRequested)
         {
             var position = last;
@@ -50,7 +50,7 @@ public sealed class RedisMessageStreams(IConnectionMultiplexer redis, TimeProvid
                     payload = entry.Values[0].Value;
                 }
 
-                yield return new StreamEntry(last, payload.IsNull ? ReadOnlyMemory<byte>.Empty : (byte[])payload!);
+                yield return new MessageStreamEntry(last, payload.IsNull ? ReadOnlyMemory<byte>.Empty : (byte[])payload!);
             }
         }
     }

@@ -7,7 +7,7 @@ namespace FfProxy.Core.Messaging;
 /// The <c>&lt;stream&gt;_messages_published</c>, <c>_messages_received</c> and <c>_subscription_requests</c>
 /// counters of spec §7, named after each stream's role as in the Go proxy, labelled by topic and error.
 /// </summary>
-public sealed class StreamMetrics
+public sealed class MessageStreamMetrics
 {
     public const string MeterName = "FfProxy.Streams";
 
@@ -20,7 +20,7 @@ public sealed class StreamMetrics
     private readonly Meter _meter;
     private readonly ConcurrentDictionary<string, Counter<long>> _counters = new(StringComparer.Ordinal);
 
-    public StreamMetrics(IMeterFactory meterFactory) => _meter = meterFactory.Create(MeterName);
+    public MessageStreamMetrics(IMeterFactory meterFactory) => _meter = meterFactory.Create(MeterName);
 
     public void Published(string stream, string topic, string error) => Count(stream + "_messages_published", topic, error);
 

@@ -3,15 +3,15 @@ using Microsoft.AspNetCore.Http;
 namespace FfProxy.Core.Sdk;
 
 /// <summary>
-/// Writes one SDK stream's queued frames (events from the <see cref="StreamHub"/>, keep-alives from the
-/// <see cref="StreamHeartbeat"/>) to its response. While idle it awaits only its queue with the request's token:
+/// Writes one SDK stream's queued frames (events from the <see cref="SdkStreamHub"/>, keep-alives from the
+/// <see cref="SdkStreamHeartbeat"/>) to its response. While idle it awaits only its queue with the request's token:
 /// no per-wait timer or linked cancellation source, and the frames are shared arrays, so an idle stream allocates
 /// nothing.
 /// </summary>
-public static class StreamWriter
+public static class SdkStreamWriter
 {
     /// <summary>Runs until the hub closes the stream (the SDK then reconnects) or the SDK goes away.</summary>
-    public static async Task RunAsync(HttpResponse response, StreamConnection connection, TimeProvider time, CancellationToken aborted)
+    public static async Task RunAsync(HttpResponse response, SdkStreamConnection connection, TimeProvider time, CancellationToken aborted)
     {
         var body = response.BodyWriter;
         await body.FlushAsync(aborted).ConfigureAwait(false);

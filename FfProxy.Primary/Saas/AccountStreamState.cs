@@ -14,14 +14,14 @@ namespace FfProxy.Primary.Saas;
 /// <c>ff_proxy_stream_health</c> (through <c>/health</c>'s state) / <c>ff_proxy_polling_status</c> gauges. Store failures are logged, never thrown:
 /// the periodic rebroadcast repairs what a Redis outage missed.
 /// </summary>
-public sealed partial class SaasStreamState(
+public sealed partial class AccountStreamState(
     ProxyStatus status,
     IKeyValueStore store,
     IMessageStreams streams,
-    StreamHub hub,
+    SdkStreamHub hub,
     SaasMetrics metrics,
-    StreamMetrics streamMetrics,
-    ILogger<SaasStreamState> logger)
+    MessageStreamMetrics streamMetrics,
+    ILogger<AccountStreamState> logger)
 {
     public const int ControlStreamMaxLength = 1000;
 
@@ -30,14 +30,14 @@ public sealed partial class SaasStreamState(
     public async Task SetAsync(string state, CancellationToken cancellationToken)
     {
         var changed = status.SetStream(state);
-        metrics.SetStreamConnected(state == StreamStates.Connected);
+        metrics.SetStreamConnected(state == AccountStreamStates.Connected);
         if (!changed)
         {
             return;
         }
 
         LogStateChanged(logger, state);
-        if (state == StreamStates.Disconnected)
+        if (state == AccountStreamStates.Disconnected)
         {
             // Changes can no longer reach SDKs by stream: they reconnect, get 503 and poll meanwhile.
             hub.CloseAll();
@@ -92,7 +92,7 @@ public sealed partial class SaasStreamState(
     public async Task BroadcastAsync(CancellationToken cancellationToken)
     {
         var state = status.Stream.State;
-        if (state == StreamStates.Initializing)
+        if (state == AccountStreamStates.Initializing)
         {
             return;
         }
@@ -101,11 +101,11 @@ public sealed partial class SaasStreamState(
         try
         {
             await streams.AppendAsync(CacheKeys.ControlStream, payload, ControlStreamMaxLength, cancellationToken).ConfigureAwait(false);
-            streamMetrics.Published(StreamMetrics.PrimaryToReplica, CacheKeys.ControlStream, "false");
+            streamMetrics.Published(MessageStreamMetrics.PrimaryToReplica, CacheKeys.ControlStream, "false");
         }
         catch (StoreUnavailableException ex)
         {
-            streamMetrics.Published(StreamMetrics.PrimaryToReplica, CacheKeys.ControlStream, "err_publishing");
+            streamMetrics.Published(MessageStreamMetrics.PrimaryToReplica, CacheKeys.ControlStream, "err_publishing");
             LogStoreFailed(logger, ex.Message);
         }
     }
@@ -113,7 +113,7 @@ public sealed partial class SaasStreamState(
     private byte[] Serialize()
     {
         var current = status.Stream;
-        return JsonSerializer.SerializeToUtf8Bytes(new SaasStreamHealth(current.State, current.Since), ProxyJsonContext.Default.SaasStreamHealth);
+        return JsonSerializer.SerializeToUtf8Bytes(new AccountStreamHealth(current.State, current.Since), ProxyJsonContext.Default.AccountStreamHealth);
     }
 
     [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "SaaS stream is now {State}")]
@@ -131,13 +131,13 @@ public sealed partial class SaasStreamState(
 /// once when the Redis connection is restored: a restarted Redis may be empty, and SDK keys are gone until it is
 /// written again.
 /// </summary>
-public sealed partial class SaasStreamStateBroadcaster(
-    SaasStreamState state,
+public sealed partial class AccountStreamStateBroadcaster(
+    AccountStreamState state,
     IStoreRepopulator repopulator,
     StoreReconnections reconnections,
     IOptions<SaasTimings> timings,
     TimeProvider time,
-    ILogger<SaasStreamStateBroadcaster> logger) : SupervisedLoop
+    ILogger<AccountStreamStateBroadcaster> logger) : SupervisedLoop
 {
     protected override TimeProvider Time => time;
 

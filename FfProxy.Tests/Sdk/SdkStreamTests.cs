@@ -8,7 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace FfProxy.Tests.Sdk;
 
-public sealed class StreamTests : IAsyncLifetime
+public sealed class SdkStreamTests : IAsyncLifetime
 {
     private PrimaryHost _proxy = null!;
     private string _token = "";
@@ -47,7 +47,7 @@ public sealed class StreamTests : IAsyncLifetime
     public async Task Published_change_arrives_as_one_event_star_frame_with_one_line_json()
     {
         await using var stream = await SseClient.ConnectAsync(_proxy.BaseAddress, _token, Sample.ServerKey);
-        var hub = _proxy.Services.GetRequiredService<StreamHub>();
+        var hub = _proxy.Services.GetRequiredService<SdkStreamHub>();
         await Eventually.TrueAsync(() => Task.FromResult(hub.ConnectionCount == 1));
 
         hub.Publish(new StreamMessage { Event = "patch", Domain = "flag", Identifier = "dark_mode", Version = 9, Environment = Sample.Environment });
@@ -67,7 +67,7 @@ public sealed class StreamTests : IAsyncLifetime
         // spec/sdk-clients.md C.3 (.NET SDK EventSource): lines without "domain" are heartbeats; an event is one
         // "data:" line holding the whole JSON object, and long.Parse(version) must succeed.
         await using var stream = await SseClient.ConnectAsync(_proxy.BaseAddress, _token, Sample.ServerKey);
-        var hub = _proxy.Services.GetRequiredService<StreamHub>();
+        var hub = _proxy.Services.GetRequiredService<SdkStreamHub>();
         await Eventually.TrueAsync(() => Task.FromResult(hub.ConnectionCount == 1));
         hub.Publish(new StreamMessage { Event = "create", Domain = "target-segment", Identifier = "g1", Environment = Sample.Environment });
 
@@ -128,7 +128,7 @@ public sealed class StreamTests : IAsyncLifetime
     public async Task Stream_is_503_while_upstream_is_disconnected()
     {
         var status = _proxy.Services.GetRequiredService<ProxyStatus>();
-        status.SetStream(StreamStates.Disconnected);
+        status.SetStream(AccountStreamStates.Disconnected);
         try
         {
             var ex = await Assert.ThrowsAsync<HttpRequestException>(() => SseClient.ConnectAsync(_proxy.BaseAddress, _token, Sample.ServerKey));
@@ -138,7 +138,7 @@ public sealed class StreamTests : IAsyncLifetime
         }
         finally
         {
-            status.SetStream(StreamStates.Connected);
+            status.SetStream(AccountStreamStates.Connected);
         }
     }
 
@@ -146,7 +146,7 @@ public sealed class StreamTests : IAsyncLifetime
     public async Task Closing_an_environment_ends_its_streams()
     {
         await using var stream = await SseClient.ConnectAsync(_proxy.BaseAddress, _token, Sample.ServerKey);
-        var hub = _proxy.Services.GetRequiredService<StreamHub>();
+        var hub = _proxy.Services.GetRequiredService<SdkStreamHub>();
         await Eventually.TrueAsync(() => Task.FromResult(hub.ConnectionCount == 1));
 
         hub.Close(Sample.Environment);

@@ -10,16 +10,16 @@ namespace FfProxy.Core.Sdk;
 /// The SDK streams this process holds, grouped by environment (what Pushpin channels were in the Go proxy).
 /// A publish serialises the SSE frame once and queues it on every connection of the environment.
 /// </summary>
-public sealed partial class StreamHub
+public sealed partial class SdkStreamHub
 {
-    private readonly ConcurrentDictionary<string, ConcurrentDictionary<StreamConnection, byte>> _byEnvironment = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<SdkStreamConnection, byte>> _byEnvironment = new(StringComparer.Ordinal);
     private readonly ProxyMetrics _metrics;
-    private readonly ILogger<StreamHub> _logger;
+    private readonly ILogger<SdkStreamHub> _logger;
     private int _count;
 
     private readonly TimeProvider _time;
 
-    public StreamHub(ProxyMetrics metrics, TimeProvider time, ILogger<StreamHub> logger)
+    public SdkStreamHub(ProxyMetrics metrics, TimeProvider time, ILogger<SdkStreamHub> logger)
     {
         _metrics = metrics;
         _time = time;
@@ -30,9 +30,9 @@ public sealed partial class StreamHub
     /// <summary>Connected SDK streams in this process.</summary>
     public int ConnectionCount => Volatile.Read(ref _count);
 
-    public StreamConnection Connect(string environment)
+    public SdkStreamConnection Connect(string environment)
     {
-        var connection = new StreamConnection(environment, this, _time.GetTimestamp());
+        var connection = new SdkStreamConnection(environment, this, _time.GetTimestamp());
         _byEnvironment.GetOrAdd(environment, static _ => new()).TryAdd(connection, 0);
         Interlocked.Increment(ref _count);
         return connection;
@@ -112,7 +112,7 @@ public sealed partial class StreamHub
         {
             foreach (var (connection, _) in connections)
             {
-                if (connection.LastWrite <= quietSince && connection.TryEnqueue(StreamFrames.HeartbeatFrame))
+                if (connection.LastWrite <= quietSince && connection.TryEnqueue(SdkStreamFrames.HeartbeatFrame))
                 {
                     queued++;
                 }
@@ -122,7 +122,7 @@ public sealed partial class StreamHub
         return queued;
     }
 
-    internal void Remove(StreamConnection connection)
+    internal void Remove(SdkStreamConnection connection)
     {
         if (_byEnvironment.TryGetValue(connection.Environment, out var connections) && connections.TryRemove(connection, out _))
         {
@@ -141,7 +141,7 @@ public sealed partial class StreamHub
 }
 
 /// <summary>One SDK's stream: a bounded queue of frames the request loop writes out.</summary>
-public sealed class StreamConnection : IDisposable
+public sealed class SdkStreamConnection : IDisposable
 {
     // Enough for a burst of changes; a client that falls this far behind is cut off and reconnects.
     private const int QueueCapacity = 256;
@@ -152,10 +152,10 @@ public sealed class StreamConnection : IDisposable
         FullMode = BoundedChannelFullMode.Wait,
     });
 
-    private readonly StreamHub _hub;
+    private readonly SdkStreamHub _hub;
     private long _lastWrite;
 
-    internal StreamConnection(string environment, StreamHub hub, long connectedAt)
+    internal SdkStreamConnection(string environment, SdkStreamHub hub, long connectedAt)
     {
         Environment = environment;
         _hub = hub;
@@ -184,7 +184,7 @@ public sealed class StreamConnection : IDisposable
 }
 
 /// <summary>Wire constants of the SDK stream.</summary>
-public static class StreamFrames
+public static class SdkStreamFrames
 {
     /// <summary>The keep-alive comment, written and flushed on its own (SDKs drop chunks that start with ':').</summary>
     public static ReadOnlySpan<byte> Heartbeat => ":\n\n"u8;
@@ -197,4 +197,4 @@ public static class StreamFrames
 }
 
 /// <summary>How long a quiet SDK stream waits before a keep-alive comment (Pushpin used 15 s; SDKs give up after 30 s).</summary>
-public sealed record StreamSettings(TimeSpan Heartbeat);
+public sealed record SdkStreamSettings(TimeSpan Heartbeat);
