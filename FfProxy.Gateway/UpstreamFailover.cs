@@ -93,7 +93,7 @@ public sealed partial class UpstreamFailoverHandler(IHttpContextAccessor context
         return copy;
     }
 
-    [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "Upstream {Failed} failed ({Error}) before answering {Method} {Path}; sent it to {Next}")]
+    [LoggerMessage(EventId = LogEventIds.Gateway.Retry, Level = LogLevel.Warning, Message = "Upstream {Failed} failed ({Error}) before answering {Method} {Path}; sent it to {Next}")]
     private static partial void LogRetry(ILogger logger, string method, string path, string failed, string next, HttpRequestError error);
 }
 
@@ -132,7 +132,7 @@ public sealed partial class UpstreamHealth(IServiceProvider services, GatewayOpt
             .OrderBy(d => d.ConcurrentRequestCount)
             .FirstOrDefault();
 
-    [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "Upstream {Destination} is down (connection failed); taken out until health checks bring it back")]
+    [LoggerMessage(EventId = LogEventIds.Gateway.MarkedDown, Level = LogLevel.Warning, Message = "Upstream {Destination} is down (connection failed); taken out until health checks bring it back")]
     private static partial void LogMarkedDown(ILogger logger, string destination);
 }
 

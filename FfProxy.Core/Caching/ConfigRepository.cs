@@ -116,6 +116,6 @@ public sealed partial class ConfigRepository(IKeyValueStore store, ILogger<Confi
         }
     }
 
-    [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Stored target of environment {Environment} is not valid JSON; ignoring it")]
+    [LoggerMessage(EventId = LogEventIds.Caching.BadStoredTarget, Level = LogLevel.Warning, Message = "Stored target of environment {Environment} is not valid JSON; ignoring it")]
     private static partial void LogBadStoredTarget(ILogger logger, string environment, Exception exception);
 }

@@ -172,9 +172,9 @@ public sealed partial class SnapshotBuilder(ProxyOptions options, ILogger<Snapsh
         return new ResponseBody(bytes, "\"" + Convert.ToHexStringLower(hash[..16]) + "\"");
     }
 
-    [LoggerMessage(EventId = 1202, Level = LogLevel.Error, Message = "Stored configuration of environment {Environment} skipped: {Problem}")]
+    [LoggerMessage(EventId = LogEventIds.Caching.Invalid, Level = LogLevel.Error, Message = "Stored configuration of environment {Environment} skipped: {Problem}")]
     private static partial void LogInvalid(ILogger logger, string environment, string problem);
 
-    [LoggerMessage(EventId = 1201, Level = LogLevel.Error, Message = "Stored {What} of environment {Environment} is not readable; serving without it")]
+    [LoggerMessage(EventId = LogEventIds.Caching.Unreadable, Level = LogLevel.Error, Message = "Stored {What} of environment {Environment} is not readable; serving without it")]
     private static partial void LogUnreadable(ILogger logger, string environment, string what, Exception exception);
 }

@@ -184,6 +184,6 @@ public sealed partial class SnapshotCache(ConfigRepository repository, SnapshotB
         return snapshot;
     }
 
-    [LoggerMessage(EventId = 1301, Level = LogLevel.Debug, Message = "Snapshot miss for environment {Environment}; loading from the store")]
+    [LoggerMessage(EventId = LogEventIds.Caching.Miss, Level = LogLevel.Debug, Message = "Snapshot miss for environment {Environment}; loading from the store")]
     private static partial void LogMiss(ILogger logger, string environment);
 }

@@ -44,6 +44,6 @@ public sealed partial class StoreReconnections : IDisposable
         _restored.Writer.TryWrite(true);
     }
 
-    [LoggerMessage(EventId = 1503, Level = LogLevel.Information, Message = "Redis connection ({ConnectionType}) restored; checking the store")]
+    [LoggerMessage(EventId = LogEventIds.Caching.Restored, Level = LogLevel.Information, Message = "Redis connection ({ConnectionType}) restored; checking the store")]
     private static partial void LogRestored(ILogger logger, ConnectionType connectionType);
 }

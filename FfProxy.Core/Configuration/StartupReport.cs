@@ -29,15 +29,15 @@ public sealed partial class StartupReport(ProxyOptions options, IHostEnvironment
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "{Application} starting: {Mode} mode, {Store} store")]
+    [LoggerMessage(EventId = LogEventIds.Configuration.Mode, Level = LogLevel.Information, Message = "{Application} starting: {Mode} mode, {Store} store")]
     private static partial void LogMode(ILogger logger, string application, string mode, string store);
 
-    [LoggerMessage(EventId = 102, Level = LogLevel.Warning, Message = "AUTH_SECRET is the default value; anyone can mint SDK tokens for this proxy. Set AUTH_SECRET to a long random secret shared by all instances.")]
+    [LoggerMessage(EventId = LogEventIds.Configuration.DefaultSecret, Level = LogLevel.Warning, Message = "AUTH_SECRET is the default value; anyone can mint SDK tokens for this proxy. Set AUTH_SECRET to a long random secret shared by all instances.")]
     private static partial void LogDefaultSecret(ILogger logger);
 
-    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "BYPASS_AUTH=true: SDK requests are not authenticated. Use only for development.")]
+    [LoggerMessage(EventId = LogEventIds.Configuration.BypassAuth, Level = LogLevel.Warning, Message = "BYPASS_AUTH=true: SDK requests are not authenticated. Use only for development.")]
     private static partial void LogBypassAuth(ILogger logger);
 
-    [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "{Variables} ignored: StackExchange.Redis multiplexes every command over one connection per Redis node, so there is no connection pool to size, wait for, keep idle or expire.")]
+    [LoggerMessage(EventId = LogEventIds.Configuration.IgnoredPoolVariables, Level = LogLevel.Warning, Message = "{Variables} ignored: StackExchange.Redis multiplexes every command over one connection per Redis node, so there is no connection pool to size, wait for, keep idle or expire.")]
     private static partial void LogIgnoredPoolVariables(ILogger logger, string variables);
 }

@@ -451,18 +451,18 @@ public sealed partial class Evaluator(ILogger<Evaluator>? logger = null)
         return false;
     }
 
-    [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Prerequisite cycle: flag {Flag} depends on {Prerequisite} which is already being evaluated; serving the off variation")]
+    [LoggerMessage(EventId = LogEventIds.Evaluation.EvaluatorCycle, Level = LogLevel.Warning, Message = "Prerequisite cycle: flag {Flag} depends on {Prerequisite} which is already being evaluated; serving the off variation")]
     private static partial void LogCycle(ILogger logger, string flag, string prerequisite);
 
-    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Prerequisite chain of flag {Flag} is deeper than the limit; serving the off variation")]
+    [LoggerMessage(EventId = LogEventIds.Evaluation.EvaluatorTooDeep, Level = LogLevel.Warning, Message = "Prerequisite chain of flag {Flag} is deeper than the limit; serving the off variation")]
     private static partial void LogTooDeep(ILogger logger, string flag);
 
-    [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Target group {Group} refers back to itself through its rules; treating the target as not a member")]
+    [LoggerMessage(EventId = LogEventIds.Evaluation.EvaluatorGroupCycle, Level = LogLevel.Warning, Message = "Target group {Group} refers back to itself through its rules; treating the target as not a member")]
     private static partial void LogGroupCycle(ILogger logger, string group);
 
-    [LoggerMessage(EventId = 4004, Level = LogLevel.Debug, Message = "Rule {RuleId} matched but serves nothing; trying the next rule")]
+    [LoggerMessage(EventId = LogEventIds.Evaluation.EvaluatorRuleWithoutServe, Level = LogLevel.Debug, Message = "Rule {RuleId} matched but serves nothing; trying the next rule")]
     private static partial void LogRuleWithoutServe(ILogger logger, string ruleId);
 
-    [LoggerMessage(EventId = 4005, Level = LogLevel.Warning, Message = "Regular expression {Pattern} timed out; treating the clause as false")]
+    [LoggerMessage(EventId = LogEventIds.Evaluation.EvaluatorRegexTimeout, Level = LogLevel.Warning, Message = "Regular expression {Pattern} timed out; treating the clause as false")]
     private static partial void LogRegexTimeout(ILogger logger, string pattern);
 }

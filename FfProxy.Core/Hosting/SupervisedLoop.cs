@@ -67,6 +67,6 @@ public abstract partial class SupervisedLoop : BackgroundService
         }
     }
 
-    [LoggerMessage(EventId = 1701, Level = LogLevel.Error, Message = "{Worker} failed; restarting it in {Backoff}")]
+    [LoggerMessage(EventId = LogEventIds.Hosting.Restarting, Level = LogLevel.Error, Message = "{Worker} failed; restarting it in {Backoff}")]
     private static partial void LogRestarting(ILogger logger, string worker, TimeSpan backoff, Exception exception);
 }

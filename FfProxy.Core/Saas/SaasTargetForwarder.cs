@@ -86,9 +86,9 @@ public sealed partial class SaasTargetForwarder(
         }
     }
 
-    [LoggerMessage(EventId = 4201, Level = LogLevel.Warning, Message = "Target forwarding queue is full; a target was not forwarded")]
+    [LoggerMessage(EventId = LogEventIds.Saas.Dropped, Level = LogLevel.Warning, Message = "Target forwarding queue is full; a target was not forwarded")]
     private static partial void LogDropped(ILogger logger);
 
-    [LoggerMessage(EventId = 4202, Level = LogLevel.Warning, Message = "Forwarding a target to SaaS failed: {Reason}")]
+    [LoggerMessage(EventId = LogEventIds.Saas.Failed, Level = LogLevel.Warning, Message = "Forwarding a target to SaaS failed: {Reason}")]
     private static partial void LogFailed(ILogger logger, string reason);
 }

@@ -138,9 +138,9 @@ public sealed partial class AuthenticationRoutes(
     [GeneratedRegex(@"^[\p{L}0-9 .@_-]*\z")]
     private static partial Regex NamePattern();
 
-    [LoggerMessage(EventId = 2108, Level = LogLevel.Warning, Message = "Target of {Size} bytes authenticated in environment {Environment} is over the limit; not stored or forwarded")]
+    [LoggerMessage(EventId = LogEventIds.Sdk.TargetTooLarge, Level = LogLevel.Warning, Message = "Target of {Size} bytes authenticated in environment {Environment} is over the limit; not stored or forwarded")]
     private static partial void LogTargetTooLarge(ILogger logger, string environment, int size);
 
-    [LoggerMessage(EventId = 2105, Level = LogLevel.Warning, Message = "Could not store the authenticated target in environment {Environment}")]
+    [LoggerMessage(EventId = LogEventIds.Sdk.TargetSaveFailed, Level = LogLevel.Warning, Message = "Could not store the authenticated target in environment {Environment}")]
     private static partial void LogTargetSaveFailed(ILogger logger, string environment, Exception exception);
 }

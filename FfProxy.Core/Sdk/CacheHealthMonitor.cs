@@ -41,9 +41,9 @@ public sealed partial class CacheHealthMonitor(IKeyValueStore store, ProxyStatus
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
 
-    [LoggerMessage(EventId = 1501, Level = LogLevel.Warning, Message = "Cache ping failed")]
+    [LoggerMessage(EventId = LogEventIds.Sdk.PingFailed, Level = LogLevel.Warning, Message = "Cache ping failed")]
     private static partial void LogPingFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 1502, Level = LogLevel.Information, Message = "Cache is now {Health}")]
+    [LoggerMessage(EventId = LogEventIds.Sdk.CacheHealth, Level = LogLevel.Information, Message = "Cache is now {Health}")]
     private static partial void LogCacheHealth(ILogger logger, string health);
 }

@@ -94,12 +94,12 @@ public sealed partial class EvaluationRoutes(
         return stored ?? new Target { Identifier = identifier };
     }
 
-    [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "Harness-Target header of a request to environment {Environment} is not base64 JSON of a target; ignoring it")]
+    [LoggerMessage(EventId = LogEventIds.Sdk.BadTargetHeader, Level = LogLevel.Warning, Message = "Harness-Target header of a request to environment {Environment} is not base64 JSON of a target; ignoring it")]
     private static partial void LogBadTargetHeader(ILogger logger, string environment);
 
-    [LoggerMessage(EventId = 2104, Level = LogLevel.Warning, Message = "Could not look up the stored target in environment {Environment}")]
+    [LoggerMessage(EventId = LogEventIds.Sdk.TargetLookupFailed, Level = LogLevel.Warning, Message = "Could not look up the stored target in environment {Environment}")]
     private static partial void LogTargetLookupFailed(ILogger logger, string environment, Exception exception);
 
-    [LoggerMessage(EventId = 2106, Level = LogLevel.Error, Message = "Flag {Flag} of environment {Environment} cannot be evaluated: {Reason}")]
+    [LoggerMessage(EventId = LogEventIds.Sdk.EvaluationFailed, Level = LogLevel.Error, Message = "Flag {Flag} of environment {Environment} cannot be evaluated: {Reason}")]
     private static partial void LogEvaluationFailed(ILogger logger, string flag, string environment, string? reason);
 }

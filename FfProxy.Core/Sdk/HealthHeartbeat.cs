@@ -79,12 +79,12 @@ public sealed partial class HealthHeartbeat(
         return uri.Uri;
     }
 
-    [LoggerMessage(EventId = 1601, Level = LogLevel.Information, Message = "Heartbeat: healthy {Body}")]
+    [LoggerMessage(EventId = LogEventIds.Sdk.Healthy, Level = LogLevel.Information, Message = "Heartbeat: healthy {Body}")]
     private static partial void LogHealthy(ILogger logger, string body);
 
-    [LoggerMessage(EventId = 1602, Level = LogLevel.Warning, Message = "Heartbeat: /health answered {StatusCode} {Body}")]
+    [LoggerMessage(EventId = LogEventIds.Sdk.Unhealthy, Level = LogLevel.Warning, Message = "Heartbeat: /health answered {StatusCode} {Body}")]
     private static partial void LogUnhealthy(ILogger logger, int statusCode, string body);
 
-    [LoggerMessage(EventId = 1603, Level = LogLevel.Warning, Message = "Heartbeat: /health unreachable: {Reason}")]
+    [LoggerMessage(EventId = LogEventIds.Sdk.Unreachable, Level = LogLevel.Warning, Message = "Heartbeat: /health unreachable: {Reason}")]
     private static partial void LogUnreachable(ILogger logger, string reason);
 }

@@ -184,7 +184,7 @@ public sealed partial class ErrorResponseMiddleware(RequestDelegate next, ILogge
         }
     }
 
-    [LoggerMessage(EventId = 2201, Level = LogLevel.Warning, Message = "Store unavailable while serving {Path}")]
+    [LoggerMessage(EventId = LogEventIds.Sdk.StoreUnavailable, Level = LogLevel.Warning, Message = "Store unavailable while serving {Path}")]
     private static partial void LogStoreUnavailable(ILogger logger, string path, Exception exception);
 }
 

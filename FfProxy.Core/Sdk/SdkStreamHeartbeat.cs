@@ -36,6 +36,6 @@ public sealed partial class SdkStreamHeartbeat(SdkStreamHub hub, SdkStreamSettin
         }
     }
 
-    [LoggerMessage(EventId = 2004, Level = LogLevel.Error, Message = "Queueing SDK stream heartbeats failed")]
+    [LoggerMessage(EventId = LogEventIds.Sdk.TickFailed, Level = LogLevel.Error, Message = "Queueing SDK stream heartbeats failed")]
     private static partial void LogTickFailed(ILogger logger, Exception exception);
 }

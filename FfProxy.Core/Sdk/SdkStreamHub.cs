@@ -130,13 +130,13 @@ public sealed partial class SdkStreamHub
         }
     }
 
-    [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "Published {Event} {Domain} {Identifier} to {Connections} SDK streams of environment {Environment}")]
+    [LoggerMessage(EventId = LogEventIds.Sdk.Published, Level = LogLevel.Debug, Message = "Published {Event} {Domain} {Identifier} to {Connections} SDK streams of environment {Environment}")]
     private static partial void LogPublished(ILogger logger, string @event, string domain, string identifier, string environment, int connections);
 
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Closed {Connections} SDK streams of environment {Environment}")]
+    [LoggerMessage(EventId = LogEventIds.Sdk.Closed, Level = LogLevel.Information, Message = "Closed {Connections} SDK streams of environment {Environment}")]
     private static partial void LogClosed(ILogger logger, string environment, int connections);
 
-    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "An SDK stream of environment {Environment} fell behind and was closed")]
+    [LoggerMessage(EventId = LogEventIds.Sdk.SlowClient, Level = LogLevel.Warning, Message = "An SDK stream of environment {Environment} fell behind and was closed")]
     private static partial void LogSlowClient(ILogger logger, string environment);
 }
 

@@ -75,9 +75,9 @@ public sealed partial class SdkStreamRoutes(
         LogStreamClosed(logger, environment);
     }
 
-    [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "SDK stream opened for environment {Environment}")]
+    [LoggerMessage(EventId = LogEventIds.Sdk.StreamOpened, Level = LogLevel.Information, Message = "SDK stream opened for environment {Environment}")]
     private static partial void LogStreamOpened(ILogger logger, string environment);
 
-    [LoggerMessage(EventId = 2102, Level = LogLevel.Information, Message = "SDK stream closed for environment {Environment}")]
+    [LoggerMessage(EventId = LogEventIds.Sdk.StreamClosed, Level = LogLevel.Information, Message = "SDK stream closed for environment {Environment}")]
     private static partial void LogStreamClosed(ILogger logger, string environment);
 }

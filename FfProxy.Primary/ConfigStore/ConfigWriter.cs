@@ -124,9 +124,9 @@ public sealed partial class ConfigWriter(
         }
     }
 
-    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Environment {Environment} stored: {EventCount} flag/group changes, {AddedKeys} SDK keys added, {RemovedKeys} removed")]
+    [LoggerMessage(EventId = LogEventIds.PrimaryConfigStore.EnvironmentReplaced, Level = LogLevel.Information, Message = "Environment {Environment} stored: {EventCount} flag/group changes, {AddedKeys} SDK keys added, {RemovedKeys} removed")]
     private static partial void LogEnvironmentReplaced(ILogger logger, string environment, int eventCount, int addedKeys, int removedKeys);
 
-    [LoggerMessage(EventId = 1401, Level = LogLevel.Information, Message = "Environment {Environment} removed")]
+    [LoggerMessage(EventId = LogEventIds.PrimaryConfigStore.EnvironmentRemoved, Level = LogLevel.Information, Message = "Environment {Environment} removed")]
     private static partial void LogEnvironmentRemoved(ILogger logger, string environment);
 }

@@ -49,6 +49,6 @@ public sealed partial class ReplicaEventSink(IMessageStreams streams, MessageStr
         }
     }
 
-    [LoggerMessage(EventId = 1601, Level = LogLevel.Warning, Message = "Could not append {Event} event of environment {Environment} to proxy:sse_events")]
+    [LoggerMessage(EventId = LogEventIds.PrimaryConfigStore.PublishFailed, Level = LogLevel.Warning, Message = "Could not append {Event} event of environment {Environment} to proxy:sse_events")]
     private static partial void LogPublishFailed(ILogger logger, string @event, string environment, Exception exception);
 }

@@ -173,21 +173,21 @@ public sealed partial class MetricsForwarder(
 
     private void OnFlushRequested() => _sizeTrigger.Writer.TryWrite(true);
 
-    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Metrics forwarding is disabled (METRIC_POST_DURATION=0)")]
+    [LoggerMessage(EventId = LogEventIds.PrimaryMetrics.Disabled, Level = LogLevel.Information, Message = "Metrics forwarding is disabled (METRIC_POST_DURATION=0)")]
     private static partial void LogDisabled(ILogger logger);
 
-    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Dropped metrics of {Count} environments: no SaaS token")]
+    [LoggerMessage(EventId = LogEventIds.PrimaryMetrics.DroppedWithoutToken, Level = LogLevel.Warning, Message = "Dropped metrics of {Count} environments: no SaaS token")]
     private static partial void LogDroppedWithoutToken(ILogger logger, int count);
 
-    [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Posting metrics of environment {Environment} failed; the batch is dropped: {Reason}")]
+    [LoggerMessage(EventId = LogEventIds.PrimaryMetrics.PostFailed, Level = LogLevel.Warning, Message = "Posting metrics of environment {Environment} failed; the batch is dropped: {Reason}")]
     private static partial void LogPostFailed(ILogger logger, string environment, string reason);
 
-    [LoggerMessage(EventId = 4004, Level = LogLevel.Error, Message = "Metrics flush failed")]
+    [LoggerMessage(EventId = LogEventIds.PrimaryMetrics.FlushCrashed, Level = LogLevel.Error, Message = "Metrics flush failed")]
     private static partial void LogFlushCrashed(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 4005, Level = LogLevel.Information, Message = "Holding metrics of {Count} environments until there is a SaaS token")]
+    [LoggerMessage(EventId = LogEventIds.PrimaryMetrics.HeldForToken, Level = LogLevel.Information, Message = "Holding metrics of {Count} environments until there is a SaaS token")]
     private static partial void LogHeldForToken(ILogger logger, int count);
 
-    [LoggerMessage(EventId = 4006, Level = LogLevel.Warning, Message = "The last metrics flush was cut short by shutdown")]
+    [LoggerMessage(EventId = LogEventIds.PrimaryMetrics.ShutdownFlushCut, Level = LogLevel.Warning, Message = "The last metrics flush was cut short by shutdown")]
     private static partial void LogShutdownFlushCut(ILogger logger);
 }

@@ -192,12 +192,12 @@ public sealed partial class SdkMetricsStreamReader(
         return null;
     }
 
-    [LoggerMessage(EventId = 4103, Level = LogLevel.Error, Message = "Reading stream:sdk_metrics failed unexpectedly; resuming in {Backoff}")]
+    [LoggerMessage(EventId = LogEventIds.PrimaryMetrics.ReadCrashed, Level = LogLevel.Error, Message = "Reading stream:sdk_metrics failed unexpectedly; resuming in {Backoff}")]
     private static partial void LogReadCrashed(ILogger logger, TimeSpan backoff, Exception exception);
 
-    [LoggerMessage(EventId = 4101, Level = LogLevel.Warning, Message = "Reading stream:sdk_metrics failed; resuming in {Backoff}: {Reason}")]
+    [LoggerMessage(EventId = LogEventIds.PrimaryMetrics.ReadFailed, Level = LogLevel.Warning, Message = "Reading stream:sdk_metrics failed; resuming in {Backoff}: {Reason}")]
     private static partial void LogReadFailed(ILogger logger, TimeSpan backoff, string reason);
 
-    [LoggerMessage(EventId = 4102, Level = LogLevel.Warning, Message = "Skipped unreadable stream:sdk_metrics entry {Id}: {Reason}")]
+    [LoggerMessage(EventId = LogEventIds.PrimaryMetrics.BadEntry, Level = LogLevel.Warning, Message = "Skipped unreadable stream:sdk_metrics entry {Id}: {Reason}")]
     private static partial void LogBadEntry(ILogger logger, string id, string reason);
 }

@@ -185,18 +185,18 @@ public sealed partial class OfflineConfigSource(
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Offline configuration loaded from {ConfigDir}: {Environments} environments")]
+    [LoggerMessage(EventId = LogEventIds.PrimaryOffline.Loaded, Level = LogLevel.Information, Message = "Offline configuration loaded from {ConfigDir}: {Environments} environments")]
     private static partial void LogLoaded(ILogger logger, string configDir, int environments);
 
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Error, Message = "Offline configuration in {Directory} rejected, keeping its last good version: {Reason}")]
+    [LoggerMessage(EventId = LogEventIds.PrimaryOffline.Rejected, Level = LogLevel.Error, Message = "Offline configuration in {Directory} rejected, keeping its last good version: {Reason}")]
     private static partial void LogRejected(ILogger logger, string directory, string reason);
 
-    [LoggerMessage(EventId = 3003, Level = LogLevel.Error, Message = "Reloading the offline configuration failed")]
+    [LoggerMessage(EventId = LogEventIds.PrimaryOffline.ReloadFailed, Level = LogLevel.Error, Message = "Reloading the offline configuration failed")]
     private static partial void LogReloadFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "Watching the offline configuration directory failed; changes are found by polling")]
+    [LoggerMessage(EventId = LogEventIds.PrimaryOffline.WatcherError, Level = LogLevel.Warning, Message = "Watching the offline configuration directory failed; changes are found by polling")]
     private static partial void LogWatcherError(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Environment {Environment} appears twice; ignoring {Directory}")]
+    [LoggerMessage(EventId = LogEventIds.PrimaryOffline.DuplicateEnvironment, Level = LogLevel.Warning, Message = "Environment {Environment} appears twice; ignoring {Directory}")]
     private static partial void LogDuplicateEnvironment(ILogger logger, string environment, string directory);
 }

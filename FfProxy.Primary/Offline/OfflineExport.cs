@@ -126,15 +126,15 @@ public sealed partial class OfflineExport(AccountSync sync, ConfigRepository rep
         File.Move(temporary, path, overwrite: true);
     }
 
-    [LoggerMessage(EventId = 3301, Level = LogLevel.Information, Message = "Exported {Count} environments to {Directory}")]
+    [LoggerMessage(EventId = LogEventIds.PrimaryOffline.Exported, Level = LogLevel.Information, Message = "Exported {Count} environments to {Directory}")]
     private static partial void LogExported(ILogger logger, int count, string directory);
 
-    [LoggerMessage(EventId = 3302, Level = LogLevel.Error, Message = "Offline export to {Directory} failed: the sync with SaaS did not succeed")]
+    [LoggerMessage(EventId = LogEventIds.PrimaryOffline.Failed, Level = LogLevel.Error, Message = "Offline export to {Directory} failed: the sync with SaaS did not succeed")]
     private static partial void LogFailed(ILogger logger, string directory);
 
-    [LoggerMessage(EventId = 3303, Level = LogLevel.Error, Message = "Offline export to {Directory} failed: {Reason}")]
+    [LoggerMessage(EventId = LogEventIds.PrimaryOffline.WriteFailed, Level = LogLevel.Error, Message = "Offline export to {Directory} failed: {Reason}")]
     private static partial void LogWriteFailed(ILogger logger, string directory, string reason);
 
-    [LoggerMessage(EventId = 3304, Level = LogLevel.Information, Message = "Removed {Directory}, an environment the proxy key no longer grants")]
+    [LoggerMessage(EventId = LogEventIds.PrimaryOffline.RemovedStale, Level = LogLevel.Information, Message = "Removed {Directory}, an environment the proxy key no longer grants")]
     private static partial void LogRemovedStale(ILogger logger, string directory);
 }

@@ -306,24 +306,24 @@ public sealed partial class AccountStreamListener(
 
     private static string Describe(Exception ex) => ex is HttpRequestException or SaasRequestException ? ex.Message : ex.GetType().Name + ": " + ex.Message;
 
-    [LoggerMessage(EventId = 3201, Level = LogLevel.Warning, Message = "SaaS stream ended")]
+    [LoggerMessage(EventId = LogEventIds.PrimarySaas.StreamEnded, Level = LogLevel.Warning, Message = "SaaS stream ended")]
     private static partial void LogStreamEnded(ILogger logger);
 
-    [LoggerMessage(EventId = 3202, Level = LogLevel.Warning, Message = "SaaS stream failed: {Reason}")]
+    [LoggerMessage(EventId = LogEventIds.PrimarySaas.StreamFailed, Level = LogLevel.Warning, Message = "SaaS stream failed: {Reason}")]
     private static partial void LogStreamFailed(ILogger logger, string reason);
 
-    [LoggerMessage(EventId = 3203, Level = LogLevel.Information, Message = "SaaS stream answered {StatusCode}; re-authenticating")]
+    [LoggerMessage(EventId = LogEventIds.PrimarySaas.Reauthenticating, Level = LogLevel.Information, Message = "SaaS stream answered {StatusCode}; re-authenticating")]
     private static partial void LogReauthenticating(ILogger logger, int statusCode);
 
-    [LoggerMessage(EventId = 3204, Level = LogLevel.Warning, Message = "SaaS stream silent for {Timeout}; reconnecting")]
+    [LoggerMessage(EventId = LogEventIds.PrimarySaas.Idle, Level = LogLevel.Warning, Message = "SaaS stream silent for {Timeout}; reconnecting")]
     private static partial void LogIdle(ILogger logger, TimeSpan timeout);
 
-    [LoggerMessage(EventId = 3205, Level = LogLevel.Warning, Message = "Unreadable SaaS stream event: {Reason}")]
+    [LoggerMessage(EventId = LogEventIds.PrimarySaas.BadEvent, Level = LogLevel.Warning, Message = "Unreadable SaaS stream event: {Reason}")]
     private static partial void LogBadEvent(ILogger logger, string reason);
 
-    [LoggerMessage(EventId = 3206, Level = LogLevel.Information, Message = "SaaS event {Event} {Domain} {Identifier} in environment {Environment}")]
+    [LoggerMessage(EventId = LogEventIds.PrimarySaas.Event, Level = LogLevel.Information, Message = "SaaS event {Event} {Domain} {Identifier} in environment {Environment}")]
     private static partial void LogEvent(ILogger logger, string @event, string domain, string identifier, string environment);
 
-    [LoggerMessage(EventId = 3207, Level = LogLevel.Error, Message = "Applying SaaS event {Event} ({Domain}) failed: {Reason}")]
+    [LoggerMessage(EventId = LogEventIds.PrimarySaas.ApplyFailed, Level = LogLevel.Error, Message = "Applying SaaS event {Event} ({Domain}) failed: {Reason}")]
     private static partial void LogApplyFailed(ILogger logger, string @event, string domain, string reason);
 }

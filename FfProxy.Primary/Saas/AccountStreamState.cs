@@ -116,13 +116,13 @@ public sealed partial class AccountStreamState(
         return JsonSerializer.SerializeToUtf8Bytes(new AccountStreamHealth(current.State, current.Since), ProxyJsonContext.Default.AccountStreamHealth);
     }
 
-    [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "SaaS stream is now {State}")]
+    [LoggerMessage(EventId = LogEventIds.PrimarySaas.StateChanged, Level = LogLevel.Information, Message = "SaaS stream is now {State}")]
     private static partial void LogStateChanged(ILogger logger, string state);
 
-    [LoggerMessage(EventId = 3104, Level = LogLevel.Warning, Message = "The store lost the proxy's data; writing the configuration again")]
+    [LoggerMessage(EventId = LogEventIds.PrimarySaas.StoreLost, Level = LogLevel.Warning, Message = "The store lost the proxy's data; writing the configuration again")]
     private static partial void LogStoreLost(ILogger logger);
 
-    [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "Could not share the SaaS stream state through the store: {Reason}")]
+    [LoggerMessage(EventId = LogEventIds.PrimarySaas.StoreFailed, Level = LogLevel.Warning, Message = "Could not share the SaaS stream state through the store: {Reason}")]
     private static partial void LogStoreFailed(ILogger logger, string reason);
 }
 
@@ -186,7 +186,7 @@ public sealed partial class AccountStreamStateBroadcaster(
         }
     }
 
-    [LoggerMessage(EventId = 3103, Level = LogLevel.Error, Message = "Stream state broadcast failed")]
+    [LoggerMessage(EventId = LogEventIds.PrimarySaas.Failed, Level = LogLevel.Error, Message = "Stream state broadcast failed")]
     private static partial void LogFailed(ILogger logger, Exception exception);
 }
 

@@ -590,45 +590,45 @@ public sealed partial class AccountSync(
 
     private readonly record struct PendingRefresh(string Domain, string Environment, string Identifier);
 
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Synced {Count} environments from SaaS")]
+    [LoggerMessage(EventId = LogEventIds.PrimarySaas.Synced, Level = LogLevel.Information, Message = "Synced {Count} environments from SaaS")]
     private static partial void LogSynced(ILogger logger, int count);
 
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Sync with SaaS failed, serving what is stored: {Reason}")]
+    [LoggerMessage(EventId = LogEventIds.PrimarySaas.SyncFailed, Level = LogLevel.Warning, Message = "Sync with SaaS failed, serving what is stored: {Reason}")]
     private static partial void LogSyncFailed(ILogger logger, string reason);
 
-    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "SaaS configuration problem: {Problem}")]
+    [LoggerMessage(EventId = LogEventIds.PrimarySaas.ConfigProblem, Level = LogLevel.Warning, Message = "SaaS configuration problem: {Problem}")]
     private static partial void LogConfigProblem(ILogger logger, string problem);
 
-    [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "Deleting the inventory and assets of another proxy key found in the store (one store serves one proxy key)")]
+    [LoggerMessage(EventId = LogEventIds.PrimarySaas.ForeignInventory, Level = LogLevel.Warning, Message = "Deleting the inventory and assets of another proxy key found in the store (one store serves one proxy key)")]
     private static partial void LogForeignInventory(ILogger logger);
 
-    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Refreshing {Domain} {Identifier} of environment {Environment} failed, queued for retry: {Reason}")]
+    [LoggerMessage(EventId = LogEventIds.PrimarySaas.RefreshFailed, Level = LogLevel.Warning, Message = "Refreshing {Domain} {Identifier} of environment {Environment} failed, queued for retry: {Reason}")]
     private static partial void LogRefreshFailed(ILogger logger, string domain, string identifier, string environment, string reason);
 
-    [LoggerMessage(EventId = 3006, Level = LogLevel.Information, Message = "Retry {Attempt} refreshed {Domain} {Identifier} of environment {Environment}")]
+    [LoggerMessage(EventId = LogEventIds.PrimarySaas.RetrySucceeded, Level = LogLevel.Information, Message = "Retry {Attempt} refreshed {Domain} {Identifier} of environment {Environment}")]
     private static partial void LogRetrySucceeded(ILogger logger, string domain, string identifier, string environment, int attempt);
 
-    [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "Retry {Attempt} of {Domain} {Identifier} of environment {Environment} failed: {Reason}")]
+    [LoggerMessage(EventId = LogEventIds.PrimarySaas.RetryFailed, Level = LogLevel.Warning, Message = "Retry {Attempt} of {Domain} {Identifier} of environment {Environment} failed: {Reason}")]
     private static partial void LogRetryFailed(ILogger logger, string domain, string identifier, string environment, int attempt, string reason);
 
-    [LoggerMessage(EventId = 3008, Level = LogLevel.Error, Message = "Gave up refreshing {Domain} {Identifier} of environment {Environment} after {Attempts} attempts; the next re-sync repairs it")]
+    [LoggerMessage(EventId = LogEventIds.PrimarySaas.RetryGaveUp, Level = LogLevel.Error, Message = "Gave up refreshing {Domain} {Identifier} of environment {Environment} after {Attempts} attempts; the next re-sync repairs it")]
     private static partial void LogRetryGaveUp(ILogger logger, string domain, string identifier, string environment, int attempts);
 
-    [LoggerMessage(EventId = 3009, Level = LogLevel.Error, Message = "Refresh retry failed unexpectedly")]
+    [LoggerMessage(EventId = LogEventIds.PrimarySaas.RetryCrashed, Level = LogLevel.Error, Message = "Refresh retry failed unexpectedly")]
     private static partial void LogRetryCrashed(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 3010, Level = LogLevel.Warning, Message = "Ignoring account-stream event {Event} ({Domain})")]
+    [LoggerMessage(EventId = LogEventIds.PrimarySaas.UnknownEvent, Level = LogLevel.Warning, Message = "Ignoring account-stream event {Event} ({Domain})")]
     private static partial void LogUnknownEvent(ILogger logger, string @event, string domain);
 
-    [LoggerMessage(EventId = 3011, Level = LogLevel.Warning, Message = "Ignoring a change to environment {Environment}, which the proxy key does not hold")]
+    [LoggerMessage(EventId = LogEventIds.PrimarySaas.UnknownEnvironment, Level = LogLevel.Warning, Message = "Ignoring a change to environment {Environment}, which the proxy key does not hold")]
     private static partial void LogUnknownEnvironment(ILogger logger, string environment);
 
-    [LoggerMessage(EventId = 3014, Level = LogLevel.Warning, Message = "Wrote the {Count} environments held in memory to the store again; re-syncing with SaaS")]
+    [LoggerMessage(EventId = LogEventIds.PrimarySaas.Repopulated, Level = LogLevel.Warning, Message = "Wrote the {Count} environments held in memory to the store again; re-syncing with SaaS")]
     private static partial void LogRepopulated(ILogger logger, int count);
 
-    [LoggerMessage(EventId = 3012, Level = LogLevel.Information, Message = "Environment {Environment} added")]
+    [LoggerMessage(EventId = LogEventIds.PrimarySaas.EnvironmentAdded, Level = LogLevel.Information, Message = "Environment {Environment} added")]
     private static partial void LogEnvironmentAdded(ILogger logger, string environment);
 
-    [LoggerMessage(EventId = 3013, Level = LogLevel.Error, Message = "The proxy key was deleted at SaaS: all its data was removed and SDK streams were closed")]
+    [LoggerMessage(EventId = LogEventIds.PrimarySaas.ProxyKeyDeleted, Level = LogLevel.Error, Message = "The proxy key was deleted at SaaS: all its data was removed and SDK streams were closed")]
     private static partial void LogProxyKeyDeleted(ILogger logger);
 }

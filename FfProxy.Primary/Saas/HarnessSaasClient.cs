@@ -297,7 +297,7 @@ public sealed partial class HarnessSaasClient(
 
     private Uri ClientUri(string pathAndQuery) => SaasUris.Under(options.ClientService, pathAndQuery);
 
-    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "SaaS {Url} answered {StatusCode}")]
+    [LoggerMessage(EventId = LogEventIds.PrimarySaas.RequestFailed, Level = LogLevel.Warning, Message = "SaaS {Url} answered {StatusCode}")]
     private static partial void LogRequestFailed(ILogger logger, string url, int statusCode);
 }
 

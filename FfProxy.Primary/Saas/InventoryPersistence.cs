@@ -138,6 +138,6 @@ public sealed partial class InventoryPersistence(
         }
     }
 
-    [LoggerMessage(EventId = 3015, Level = LogLevel.Warning, Message = "Could not write the inventory to the store: {Reason}")]
+    [LoggerMessage(EventId = LogEventIds.PrimarySaas.FlushFailed, Level = LogLevel.Warning, Message = "Could not write the inventory to the store: {Reason}")]
     private static partial void LogFlushFailed(ILogger logger, string reason);
 }

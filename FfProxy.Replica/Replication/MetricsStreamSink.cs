@@ -82,10 +82,10 @@ public sealed partial class MetricsStreamSink(IMessageStreams streams, MessageSt
         LogBuffered(logger, environment, reason);
     }
 
-    [LoggerMessage(EventId = 5201, Level = LogLevel.Warning, Message = "Metrics of environment {Environment} wait for Redis: {Reason}")]
+    [LoggerMessage(EventId = LogEventIds.ReplicaReplication.Buffered, Level = LogLevel.Warning, Message = "Metrics of environment {Environment} wait for Redis: {Reason}")]
     private static partial void LogBuffered(ILogger logger, string environment, string reason);
 
-    [LoggerMessage(EventId = 5202, Level = LogLevel.Information, Message = "Wrote {Count} waiting metrics entries to stream:sdk_metrics")]
+    [LoggerMessage(EventId = LogEventIds.ReplicaReplication.Drained, Level = LogLevel.Information, Message = "Wrote {Count} waiting metrics entries to stream:sdk_metrics")]
     private static partial void LogDrained(ILogger logger, int count);
 }
 

@@ -219,18 +219,18 @@ public sealed partial class PrimaryFollower(
         }
     }
 
-    [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "Redis failed while reading {Source}: {Reason}")]
+    [LoggerMessage(EventId = LogEventIds.ReplicaReplication.RedisFailed, Level = LogLevel.Warning, Message = "Redis failed while reading {Source}: {Reason}")]
     private static partial void LogRedisFailed(ILogger logger, string source, string reason);
 
-    [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "Unreadable message on {Source}: {Reason}")]
+    [LoggerMessage(EventId = LogEventIds.ReplicaReplication.BadMessage, Level = LogLevel.Warning, Message = "Unreadable message on {Source}: {Reason}")]
     private static partial void LogBadMessage(ILogger logger, string source, string reason);
 
-    [LoggerMessage(EventId = 5003, Level = LogLevel.Information, Message = "Resubscribed to {Stream} and caught up with what the gap changed")]
+    [LoggerMessage(EventId = LogEventIds.ReplicaReplication.Resubscribed, Level = LogLevel.Information, Message = "Resubscribed to {Stream} and caught up with what the gap changed")]
     private static partial void LogResubscribed(ILogger logger, string stream);
 
-    [LoggerMessage(EventId = 5005, Level = LogLevel.Information, Message = "Preloaded {Count} environments in {ElapsedMs} ms")]
+    [LoggerMessage(EventId = LogEventIds.ReplicaReplication.Preloaded, Level = LogLevel.Information, Message = "Preloaded {Count} environments in {ElapsedMs} ms")]
     private static partial void LogPreloaded(ILogger logger, int count, long elapsedMs);
 
-    [LoggerMessage(EventId = 5004, Level = LogLevel.Information, Message = "The Primary's SaaS stream is {State}")]
+    [LoggerMessage(EventId = LogEventIds.ReplicaReplication.StreamState, Level = LogLevel.Information, Message = "The Primary's SaaS stream is {State}")]
     private static partial void LogStreamState(ILogger logger, string state);
 }

@@ -160,9 +160,9 @@ public sealed partial class SnapshotReconciler(
         return count;
     }
 
-    [LoggerMessage(EventId = 5101, Level = LogLevel.Information, Message = "Reconciled snapshots with the store: {Count} changes announced to SDK streams")]
+    [LoggerMessage(EventId = LogEventIds.ReplicaReplication.Reconciled, Level = LogLevel.Information, Message = "Reconciled snapshots with the store: {Count} changes announced to SDK streams")]
     private static partial void LogReconciled(ILogger logger, int count);
 
-    [LoggerMessage(EventId = 5102, Level = LogLevel.Warning, Message = "Reconciling snapshots failed: {Reason}")]
+    [LoggerMessage(EventId = LogEventIds.ReplicaReplication.StoreFailed, Level = LogLevel.Warning, Message = "Reconciling snapshots failed: {Reason}")]
     private static partial void LogStoreFailed(ILogger logger, string reason);
 }
