@@ -9,7 +9,7 @@ namespace FfProxy.Gateway;
 /// An unsafe <c>X-Request-Id</c> is dropped (the upstream then generates one); any other header value with bytes
 /// outside ASCII is a 400 naming the header.
 /// </summary>
-public sealed class ForwardableRequestMiddleware(RequestDelegate next)
+internal sealed class ForwardableRequestMiddleware(RequestDelegate next)
 {
     public Task InvokeAsync(HttpContext context)
     {
@@ -54,13 +54,13 @@ public sealed class ForwardableRequestMiddleware(RequestDelegate next)
     }
 }
 
-public sealed record GatewayError(string Error);
+internal sealed record GatewayError(string Error);
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(GatewayError))]
-public sealed partial class GatewayErrorJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
+internal sealed partial class GatewayErrorJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
 
-public static class ForwardableRequestExtensions
+internal static class ForwardableRequestExtensions
 {
     public static IApplicationBuilder UseForwardableRequests(this IApplicationBuilder app) => app.UseMiddleware<ForwardableRequestMiddleware>();
 }

@@ -3,14 +3,14 @@ using System.Globalization;
 namespace FfProxy.Gateway;
 
 /// <summary>The Gateway's settings could not be used; the message names the variable.</summary>
-public sealed class GatewayConfigurationException(string message) : Exception(message);
+internal sealed class GatewayConfigurationException(string message) : Exception(message);
 
 /// <summary>
 /// The Gateway's variables: PORT (default 7000), TLS_ENABLED/TLS_CERT/TLS_KEY, and UPSTREAMS, the comma-separated
 /// addresses of the processes serving SDKs. The default <c>http://replicas</c> is resolved by service discovery
 /// (Aspire passes <c>services__replicas__http__N</c>, one per Replica, or the Primary in a single-node topology).
 /// </summary>
-public sealed record GatewayOptions(ListenerSettings Listener, IReadOnlyList<string> Upstreams, TimeSpan StreamIdleTimeout, TimeSpan HealthCheckInterval)
+internal sealed record GatewayOptions(ListenerSettings Listener, IReadOnlyList<string> Upstreams, TimeSpan StreamIdleTimeout, TimeSpan HealthCheckInterval)
 {
     public const string DefaultUpstream = "http://replicas";
 

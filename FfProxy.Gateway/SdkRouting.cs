@@ -19,7 +19,7 @@ namespace FfProxy.Gateway;
 /// back. Stand-in for Pushpin (spec §9): <c>/stream</c> passes through unbuffered, with an idle timeout far above
 /// the 15 s SSE heartbeat.
 /// </summary>
-public static class SdkRouting
+internal static class SdkRouting
 {
     public const string ClusterId = "sdk-upstreams";
     public const string GatewayHealthPath = "/gateway/health";
@@ -158,11 +158,11 @@ internal sealed class HealthResult(byte[] body, int statusCode) : IResult
     }
 }
 
-public sealed record GatewayHealth(string Status, int HealthyUpstreams, int Upstreams);
+internal sealed record GatewayHealth(string Status, int HealthyUpstreams, int Upstreams);
 
-public sealed record GatewayMessage(string Message);
+internal sealed record GatewayMessage(string Message);
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(GatewayHealth))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(GatewayMessage))]
-public sealed partial class GatewayJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
+internal sealed partial class GatewayJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

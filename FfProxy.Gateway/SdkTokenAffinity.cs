@@ -13,7 +13,7 @@ namespace FfProxy.Gateway;
 /// goes away or comes back, and the hash is fixed (not per-process) so several Gateways with the same upstream list
 /// agree.
 /// </summary>
-public sealed class SdkTokenAffinity : ILoadBalancingPolicy
+internal sealed class SdkTokenAffinity : ILoadBalancingPolicy
 {
     public const string PolicyName = "SdkTokenAffinity";
 

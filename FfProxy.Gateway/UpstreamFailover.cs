@@ -11,7 +11,7 @@ namespace FfProxy.Gateway;
 /// YARP's forwarder client with <see cref="UpstreamFailoverHandler"/> in front of the sockets handler: YARP itself
 /// never retries, so a Replica that dies would answer every request still routed to it with a 502.
 /// </summary>
-public sealed class FailoverForwarderClientFactory(IHttpContextAccessor contexts, UpstreamHealth health, ILogger<UpstreamFailoverHandler> logger)
+internal sealed class FailoverForwarderClientFactory(IHttpContextAccessor contexts, UpstreamHealth health, ILogger<UpstreamFailoverHandler> logger)
     : ForwarderHttpClientFactory
 {
     protected override HttpMessageHandler WrapHandler(ForwarderHttpClientContext context, HttpMessageHandler handler) =>
@@ -24,7 +24,7 @@ public sealed class FailoverForwarderClientFactory(IHttpContextAccessor contexts
 /// nothing has reached the SDK yet, so it cannot tell. An SSE stream whose upstream dies later ends as a normal end
 /// of stream (not a reset), which SDKs answer by reconnecting — through the Gateway, to a live upstream.
 /// </summary>
-public sealed partial class UpstreamFailoverHandler(IHttpContextAccessor contexts, UpstreamHealth health, ILogger<UpstreamFailoverHandler> logger)
+internal sealed partial class UpstreamFailoverHandler(IHttpContextAccessor contexts, UpstreamHealth health, ILogger<UpstreamFailoverHandler> logger)
     : DelegatingHandler
 {
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -43,7 +43,7 @@ public sealed partial class UpstreamFailoverHandler(IHttpContextAccessor context
             {
                 health.MarkDown(destination);
                 (tried ??= []).Add(destination);
-                var next = request.Content is null ? health.PickOther(proxy!, tried) : null;
+                var next = request.Content is null ? UpstreamHealth.PickOther(proxy!, tried) : null;
                 if (next is null)
                 {
                     throw;
@@ -102,7 +102,7 @@ public sealed partial class UpstreamFailoverHandler(IHttpContextAccessor context
 /// YARP's state is looked up on first use: YARP builds the forwarder client (which uses this) while building that
 /// state, so taking it in the constructor would be a circular dependency.
 /// </remarks>
-public sealed partial class UpstreamHealth(IServiceProvider services, GatewayOptions options, ILogger<UpstreamHealth> logger)
+internal sealed partial class UpstreamHealth(IServiceProvider services, GatewayOptions options, ILogger<UpstreamHealth> logger)
 {
     /// <summary>
     /// Failures that say the upstream is gone (refused, reset, closed before answering), as opposed to a request
@@ -126,7 +126,7 @@ public sealed partial class UpstreamHealth(IServiceProvider services, GatewayOpt
     }
 
     /// <summary>A healthy upstream not tried yet, the one with the fewest requests in flight; null when none is left.</summary>
-    public DestinationState? PickOther(IReverseProxyFeature proxy, IReadOnlyCollection<DestinationState> tried) =>
+    public static DestinationState? PickOther(IReverseProxyFeature proxy, IReadOnlyCollection<DestinationState> tried) =>
         proxy.AllDestinations
             .Where(d => !tried.Contains(d) && d.Health.Passive != DestinationHealth.Unhealthy && d.Health.Active != DestinationHealth.Unhealthy)
             .OrderBy(d => d.ConcurrentRequestCount)
@@ -141,7 +141,7 @@ public sealed partial class UpstreamHealth(IServiceProvider services, GatewayOpt
 /// failure-rate policy, which also counts requests that failed because of what the client sent, so hostile requests
 /// could take every upstream out.
 /// </summary>
-public sealed class ConnectionFailurePolicy(UpstreamHealth health) : IPassiveHealthCheckPolicy
+internal sealed class ConnectionFailurePolicy(UpstreamHealth health) : IPassiveHealthCheckPolicy
 {
     public const string PolicyName = "ConnectionFailure";
 

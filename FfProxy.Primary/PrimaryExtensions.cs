@@ -11,7 +11,7 @@ using Microsoft.Extensions.Options;
 namespace FfProxy.Primary;
 
 /// <summary>Registration of what makes this process the Primary.</summary>
-public static class PrimaryExtensions
+internal static class PrimaryExtensions
 {
     /// <summary>Where configuration comes from: the offline directory, or Harness SaaS.</summary>
     public static WebApplicationBuilder AddConfigSource(this WebApplicationBuilder builder, ProxyOptions options)

@@ -6,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 namespace FfProxy.Replica;
 
 /// <summary>Registration of what makes this process a Read Replica.</summary>
-public static class ReplicaExtensions
+internal static class ReplicaExtensions
 {
     /// <summary>The documented variables, as a Replica: READ_REPLICA is implied, so REDIS_ADDRESS is required.</summary>
     public static ProxyOptions AddReplicaOptions(this WebApplicationBuilder builder)

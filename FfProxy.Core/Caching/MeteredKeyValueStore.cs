@@ -8,7 +8,7 @@ namespace FfProxy.Core.Caching;
 /// The cache metrics of spec §7.2 around any store: <c>ff_proxy_{redis|in_mem}_cache_{write|read|delete|scan}_duration</c>
 /// histograms and <c>…_{write|read|remove|scan}_count</c> counters with an <c>error</c> label (a miss is not an error).
 /// </summary>
-public sealed class MeteredKeyValueStore : IKeyValueStore
+internal sealed class MeteredKeyValueStore : IKeyValueStore
 {
     public const string MeterName = "FfProxy.Cache";
 

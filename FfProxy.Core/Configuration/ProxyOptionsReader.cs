@@ -7,7 +7,7 @@ namespace FfProxy.Core.Configuration;
 /// Reads <see cref="ProxyOptions"/> from configuration keys named exactly like the documented environment
 /// variables and collects every problem, so one start-up failure names every bad variable at once.
 /// </summary>
-public static class ProxyOptionsReader
+internal static class ProxyOptionsReader
 {
     public static ProxyOptions Read(IConfiguration configuration)
     {

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 namespace FfProxy.Core.Configuration;
 
 /// <summary>Logs at start how this process is configured and which settings deserve attention.</summary>
-public sealed partial class StartupReport(ProxyOptions options, IHostEnvironment environment, ILogger<StartupReport> logger) : IHostedService
+internal sealed partial class StartupReport(ProxyOptions options, IHostEnvironment environment, ILogger<StartupReport> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {

@@ -8,7 +8,7 @@ namespace FfProxy.Core.Evaluation;
 /// <summary>
 /// A target attribute as the string clauses compare (spec/evaluation.md §5.2). <c>""</c> means missing.
 /// </summary>
-public static class AttributeValues
+internal static class AttributeValues
 {
     public static string Get(Target? target, string? attribute)
     {

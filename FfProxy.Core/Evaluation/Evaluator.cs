@@ -16,7 +16,7 @@ public readonly record struct EvaluationResult(Variation? Variation, string? Err
 /// Harness flag evaluation with the Go server SDK's semantics (v0.1.24, which the Go relay proxy embeds), as
 /// specified in spec/evaluation.md. Pure and thread-safe; input flags are prepared (rules sorted) once.
 /// </summary>
-public sealed partial class Evaluator(ILogger<Evaluator>? logger = null)
+internal sealed partial class Evaluator(ILogger<Evaluator>? logger = null)
 {
     /// <summary>Deepest prerequisite chain or group nesting followed before failing closed.</summary>
     public const int MaxDepth = 64;

@@ -6,7 +6,7 @@ namespace FfProxy.Core.Evaluation;
 /// Done once when configuration is stored, never per evaluation: flag rules and group serving rules sorted
 /// by priority, ascending and stable (equal priorities keep their order), as the Go SDK's repository does.
 /// </summary>
-public static class FlagPreparation
+internal static class FlagPreparation
 {
     public static FeatureConfig Prepare(FeatureConfig flag) =>
         flag.Rules is { Count: > 1 } rules && !IsSorted(rules, r => r.Priority)

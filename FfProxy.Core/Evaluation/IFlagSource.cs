@@ -3,7 +3,7 @@ using FfProxy.Core.Domain;
 namespace FfProxy.Core.Evaluation;
 
 /// <summary>Look-ups evaluation needs: prerequisite flags and target groups, from one consistent snapshot.</summary>
-public interface IFlagSource
+internal interface IFlagSource
 {
     FeatureConfig? GetFlag(string identifier);
 

@@ -6,7 +6,7 @@ using System.Text;
 namespace FfProxy.Core.Evaluation;
 
 /// <summary>MurmurHash3 x86 32-bit, and the percentage bucket Harness derives from it (spec/evaluation.md §7).</summary>
-public static class Murmur3
+internal static class Murmur3
 {
     public static uint Hash32(ReadOnlySpan<byte> data, uint seed = 0)
     {

@@ -6,7 +6,7 @@ namespace FfProxy.Core.Messaging;
 /// Streams of a single node (no Redis): the same append/follow semantics as Redis streams, bounded by MAXLEN,
 /// with readers woken on append instead of polling.
 /// </summary>
-public sealed class InMemoryMessageStreams : IMessageStreams
+internal sealed class InMemoryMessageStreams : IMessageStreams
 {
     private readonly Dictionary<string, Log> _streams = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();

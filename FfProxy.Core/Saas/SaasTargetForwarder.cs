@@ -16,7 +16,7 @@ namespace FfProxy.Core.Saas;
 /// Replica, which otherwise never talks to SaaS). Fire-and-forget through a bounded queue: a burst of logins drops
 /// forwards rather than piling up requests, and a slow SaaS never delays an SDK.
 /// </summary>
-public sealed partial class SaasTargetForwarder(
+internal sealed partial class SaasTargetForwarder(
     IHttpClientFactory httpClients,
     ProxyOptions options,
     SaasRequestMetrics metrics,

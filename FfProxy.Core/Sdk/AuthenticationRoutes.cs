@@ -11,7 +11,7 @@ namespace FfProxy.Core.Sdk;
 /// <c>POST /client/auth</c> (spec §2.5): an SDK key for a token. Reads the store for the key's environment (the
 /// snapshots' keys when the store lacks it or is down) and writes the authenticated target to it (and to the <see cref="TargetCache"/>), which evaluations read back.
 /// </summary>
-public sealed partial class AuthenticationRoutes(
+internal sealed partial class AuthenticationRoutes(
     SnapshotCache snapshots,
     ConfigRepository repository,
     TokenService tokens,

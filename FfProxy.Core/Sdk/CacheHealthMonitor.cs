@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 namespace FfProxy.Core.Sdk;
 
 /// <summary>Pings the store at start and every minute for <c>/health</c>'s <c>cacheStatus</c> (spec §4.4).</summary>
-public sealed partial class CacheHealthMonitor(IKeyValueStore store, ProxyStatus status, TimeProvider time, ILogger<CacheHealthMonitor> logger)
+internal sealed partial class CacheHealthMonitor(IKeyValueStore store, ProxyStatus status, TimeProvider time, ILogger<CacheHealthMonitor> logger)
     : SupervisedLoop
 {
     protected override TimeProvider Time => time;

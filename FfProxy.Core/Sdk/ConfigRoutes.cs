@@ -8,7 +8,7 @@ namespace FfProxy.Core.Sdk;
 /// The server SDKs' configuration reads (spec §2.6–§2.8): pre-serialized bodies from the environment's snapshot,
 /// which reads the store only when this process has no snapshot of the environment yet.
 /// </summary>
-public sealed class ConfigRoutes(ProxyOptions options, SnapshotCache snapshots)
+internal sealed class ConfigRoutes(ProxyOptions options, SnapshotCache snapshots)
 {
     public async Task GetFeatureConfigs(HttpContext context)
     {

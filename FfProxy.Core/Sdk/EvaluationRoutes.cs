@@ -11,7 +11,7 @@ namespace FfProxy.Core.Sdk;
 /// <c>Harness-Target</c> header when it decodes, else the one stored at <c>/client/auth</c>: from the
 /// <see cref="TargetCache"/>, or read from the store on a cache miss.
 /// </summary>
-public sealed partial class EvaluationRoutes(
+internal sealed partial class EvaluationRoutes(
     SnapshotCache snapshots,
     ConfigRepository repository,
     TargetCache targets,

@@ -11,7 +11,7 @@ namespace FfProxy.Core.Sdk;
 /// HEARTBEAT_INTERVAL (spec §2.12): GETs this process's own <c>/health</c> through its listener and logs the
 /// answer, so a proxy that stopped answering shows in its log. 0 disables it (the Go binary crashed instead).
 /// </summary>
-public sealed partial class HealthHeartbeat(
+internal sealed partial class HealthHeartbeat(
     ProxyOptions options,
     IServer server,
     IHttpClientFactory httpClients,

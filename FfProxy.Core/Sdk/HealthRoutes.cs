@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Http;
 namespace FfProxy.Core.Sdk;
 
 /// <summary><c>GET /health</c> (spec §2.12): the Go proxy's JSON of this process's <see cref="ProxyStatus"/>.</summary>
-public sealed class HealthRoutes(ProxyStatus status)
+internal sealed class HealthRoutes(ProxyStatus status)
 {
     public Task GetHealth(HttpContext context)
     {

@@ -6,7 +6,7 @@ namespace FfProxy.Core.Sdk;
 /// <summary>
 /// Delivers changes to this process's SDK streams by the forwarding rule of <see cref="ChangeForwarding"/>.
 /// </summary>
-public sealed class HubChangeSink(SdkStreamHub hub) : IChangeSink
+internal sealed class HubChangeSink(SdkStreamHub hub) : IChangeSink
 {
     public ValueTask PublishAsync(StreamMessage message, CancellationToken cancellationToken)
     {

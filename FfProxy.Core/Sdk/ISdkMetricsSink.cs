@@ -12,7 +12,7 @@ public interface ISdkMetricsSink
 }
 
 /// <summary>Offline mode: metrics are counted on intake and go nowhere else (spec §3.7).</summary>
-public sealed class UnforwardedMetricsSink : ISdkMetricsSink
+internal sealed class UnforwardedMetricsSink : ISdkMetricsSink
 {
     public ValueTask AcceptAsync(string environment, MetricsRequest metrics, int payloadBytes, CancellationToken cancellationToken) =>
         ValueTask.CompletedTask;

@@ -6,13 +6,13 @@ namespace FfProxy.Core.Sdk;
 /// FORWARD_TARGETS (spec §3.8): targets seen at <c>/client/auth</c> are passed on to SaaS, fire and forget,
 /// so authentication never waits for SaaS or fails because of it.
 /// </summary>
-public interface ITargetForwarder
+internal interface ITargetForwarder
 {
     void Forward(string sdkKey, Target target);
 }
 
 /// <summary>The default: targets reach SaaS only as <c>targetData</c> in forwarded metrics.</summary>
-public sealed class NoTargetForwarding : ITargetForwarder
+internal sealed class NoTargetForwarding : ITargetForwarder
 {
     public void Forward(string sdkKey, Target target)
     {

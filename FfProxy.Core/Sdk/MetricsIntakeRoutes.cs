@@ -8,7 +8,7 @@ namespace FfProxy.Core.Sdk;
 /// <c>POST /metrics/{env}</c> (spec §2.11): a validated metrics payload goes to this role's
 /// <see cref="ISdkMetricsSink"/>; the SDK's type, version and language feed <c>ff_proxy_sdk_usage</c>.
 /// </summary>
-public sealed class MetricsIntakeRoutes(ISdkMetricsSink metricsSink, ProxyMetrics metrics)
+internal sealed class MetricsIntakeRoutes(ISdkMetricsSink metricsSink, ProxyMetrics metrics)
 {
     public async Task PostMetrics(HttpContext context)
     {

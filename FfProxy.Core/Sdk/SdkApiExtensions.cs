@@ -142,7 +142,7 @@ public static class SdkApiExtensions
 /// (<c>{"message":"Not Found"}</c>), an unreachable store is a 503 and a request Kestrel cannot read is a
 /// 400, so no client ever sees an empty 500.
 /// </summary>
-public sealed partial class ErrorResponseMiddleware(RequestDelegate next, ILogger<ErrorResponseMiddleware> logger)
+internal sealed partial class ErrorResponseMiddleware(RequestDelegate next, ILogger<ErrorResponseMiddleware> logger)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -192,7 +192,7 @@ public sealed partial class ErrorResponseMiddleware(RequestDelegate next, ILogge
 /// JWT events: after the signature and time checks, the token's SDK key must still exist (deleting a key
 /// invalidates its tokens at once), and 401 answers carry a JSON body.
 /// </summary>
-public sealed class SdkTokenEvents(SnapshotCache snapshots, ConfigRepository repository, TimeProvider time) : JwtBearerEvents
+internal sealed class SdkTokenEvents(SnapshotCache snapshots, ConfigRepository repository, TimeProvider time) : JwtBearerEvents
 {
     public override async Task TokenValidated(TokenValidatedContext context)
     {

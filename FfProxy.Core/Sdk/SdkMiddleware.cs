@@ -10,7 +10,7 @@ namespace FfProxy.Core.Sdk;
 /// Records <c>ff_proxy_http_requests_total</c> and <c>ff_proxy_http_requests_duration</c> labelled with the
 /// Go route template (e.g. <c>/client/env/:environment_uuid/feature-configs</c>), skipping health and scrapes.
 /// </summary>
-public sealed class HttpMetricsMiddleware(RequestDelegate next, ProxyMetrics metrics, TimeProvider time)
+internal sealed class HttpMetricsMiddleware(RequestDelegate next, ProxyMetrics metrics, TimeProvider time)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -43,7 +43,7 @@ public sealed class HttpMetricsMiddleware(RequestDelegate next, ProxyMetrics met
 /// Request hygiene before routing: semicolons in the query become ampersands (some SDKs send
 /// <c>?cluster=1;rules=v2</c>), and <c>X-Request-Id</c> is echoed when it is a safe token, else generated.
 /// </summary>
-public sealed class RequestNormalizationMiddleware(RequestDelegate next)
+internal sealed class RequestNormalizationMiddleware(RequestDelegate next)
 {
     public Task InvokeAsync(HttpContext context)
     {
@@ -71,7 +71,7 @@ public sealed class RequestNormalizationMiddleware(RequestDelegate next)
 /// before routing and authentication, so a browser may reach every SDK route from any page. Authorization is
 /// named beside <c>*</c> because browsers do not let the wildcard cover it.
 /// </summary>
-public sealed class CorsMiddleware(RequestDelegate next)
+internal sealed class CorsMiddleware(RequestDelegate next)
 {
     public const string AllowedMethods = "GET,OPTIONS,POST";
     public const string AllowedHeaders = "*,Authorization";
@@ -110,7 +110,7 @@ public sealed class CorsMiddleware(RequestDelegate next)
 /// On environment-scoped routes the <c>{environment_uuid}</c> in the path must be the token's environment
 /// (spec §2.2 step 7).
 /// </summary>
-public sealed class EnvironmentScopeMiddleware(RequestDelegate next)
+internal sealed class EnvironmentScopeMiddleware(RequestDelegate next)
 {
     public Task InvokeAsync(HttpContext context)
     {
@@ -132,7 +132,7 @@ public sealed class EnvironmentScopeMiddleware(RequestDelegate next)
 
 /// <summary>Endpoint metadata: the Go route template used as metric label, and whether the route is per environment.</summary>
 [DebuggerDisplay("{MetricLabel}")]
-public sealed class SdkRoute(string metricLabel, bool environmentScoped)
+internal sealed class SdkRoute(string metricLabel, bool environmentScoped)
 {
     public const string EnvironmentParameter = "environment_uuid";
 

@@ -8,7 +8,7 @@ using Microsoft.Net.Http.Headers;
 namespace FfProxy.Core.Sdk;
 
 /// <summary>Writes responses the way the Go proxy does: compact JSON terminated by one newline.</summary>
-public static class SdkResponses
+internal static class SdkResponses
 {
     public const string JsonContentType = "application/json; charset=utf-8";
 

@@ -9,7 +9,7 @@ namespace FfProxy.Core.Sdk;
 /// longer than 1.2 × the interval (18 s at 15 s, below the 30 s after which SDKs give up), and holds no timer,
 /// cancellation source or task of its own while it waits.
 /// </summary>
-public sealed partial class SdkStreamHeartbeat(SdkStreamHub hub, SdkStreamSettings settings, TimeProvider time, ILogger<SdkStreamHeartbeat> logger) : BackgroundService
+internal sealed partial class SdkStreamHeartbeat(SdkStreamHub hub, SdkStreamSettings settings, TimeProvider time, ILogger<SdkStreamHeartbeat> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

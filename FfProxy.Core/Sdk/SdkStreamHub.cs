@@ -184,7 +184,7 @@ public sealed class SdkStreamConnection : IDisposable
 }
 
 /// <summary>Wire constants of the SDK stream.</summary>
-public static class SdkStreamFrames
+internal static class SdkStreamFrames
 {
     /// <summary>The keep-alive comment, written and flushed on its own (SDKs drop chunks that start with ':').</summary>
     public static ReadOnlySpan<byte> Heartbeat => ":\n\n"u8;
@@ -197,4 +197,4 @@ public static class SdkStreamFrames
 }
 
 /// <summary>How long a quiet SDK stream waits before a keep-alive comment (Pushpin used 15 s; SDKs give up after 30 s).</summary>
-public sealed record SdkStreamSettings(TimeSpan Heartbeat);
+internal sealed record SdkStreamSettings(TimeSpan Heartbeat);

@@ -9,7 +9,7 @@ namespace FfProxy.Core.Sdk;
 /// <c>GET /stream</c> (spec §2.10), the SDKs' Server-Sent Events: the <c>API-Key</c> is looked up in the store (the
 /// snapshots' keys when the store lacks it or is down), then frames come from the <see cref="SdkStreamHub"/>.
 /// </summary>
-public sealed partial class SdkStreamRoutes(
+internal sealed partial class SdkStreamRoutes(
     SnapshotCache snapshots,
     SdkStreamHub hub,
     ProxyStatus status,

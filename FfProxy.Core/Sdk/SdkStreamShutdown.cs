@@ -6,7 +6,7 @@ namespace FfProxy.Core.Sdk;
 /// Ends every SDK stream as soon as the process starts shutting down, so SDKs reconnect elsewhere at once and the
 /// server does not wait out its shutdown timeout on streams that never end by themselves.
 /// </summary>
-public sealed class SdkStreamShutdown(IHostApplicationLifetime lifetime, SdkStreamHub hub) : IHostedService
+internal sealed class SdkStreamShutdown(IHostApplicationLifetime lifetime, SdkStreamHub hub) : IHostedService
 {
     private CancellationTokenRegistration _registration;
 

@@ -8,7 +8,7 @@ namespace FfProxy.Core.Sdk;
 /// no per-wait timer or linked cancellation source, and the frames are shared arrays, so an idle stream allocates
 /// nothing.
 /// </summary>
-public static class SdkStreamWriter
+internal static class SdkStreamWriter
 {
     /// <summary>Runs until the hub closes the stream (the SDK then reconnects) or the SDK goes away.</summary>
     public static async Task RunAsync(HttpResponse response, SdkStreamConnection connection, TimeProvider time, CancellationToken aborted)

@@ -9,7 +9,7 @@ namespace FfProxy.Core.Sdk;
 /// Bounded by count and by size, least recently used first out, because identifiers come from clients: a client key
 /// posting distinct targets must not grow the process without limit.
 /// </summary>
-public sealed class TargetCache(TimeProvider time)
+internal sealed class TargetCache(TimeProvider time)
 {
     public static TimeSpan Lifetime { get; } = TimeSpan.FromSeconds(30);
 

@@ -6,7 +6,7 @@ using FfProxy.Core.Domain;
 namespace FfProxy.Core.Sdk;
 
 /// <summary>The <c>Harness-Target</c> header: standard base64 of the target JSON, sent by client SDKs.</summary>
-public static class TargetHeader
+internal static class TargetHeader
 {
     /// <summary>Client SDKs only send the header below 256 KiB; anything larger is not theirs.</summary>
     private const int MaxHeaderChars = 350 * 1024;

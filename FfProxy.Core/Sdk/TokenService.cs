@@ -10,7 +10,7 @@ using Microsoft.IdentityModel.Tokens;
 namespace FfProxy.Core.Sdk;
 
 /// <summary>Claim names of proxy-issued SDK tokens (spec §2.4).</summary>
-public static class TokenClaims
+internal static class TokenClaims
 {
     public const string ApiKey = "apiKey";
     public const string Environment = "environment";
@@ -22,7 +22,7 @@ public static class TokenClaims
 /// every LEGACY_SECRETS entry, so secrets can be rotated without mass 401s. Verification is done here
 /// (not by IdentityModel's key checks) because the Go proxy's default secret is shorter than 256 bits.
 /// </summary>
-public sealed class TokenService
+internal sealed class TokenService
 {
     private readonly byte[] _current;
     private readonly byte[][] _legacy;

@@ -11,7 +11,7 @@ namespace FfProxy.Primary.ConfigStore;
 /// One flag, target group or target as compact JSON exactly as it will be stored, with the identifier and
 /// version read from it. Unknown fields are kept: the proxy passes configuration through as received.
 /// </summary>
-public sealed class ConfigItem
+internal sealed class ConfigItem
 {
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 

@@ -9,7 +9,7 @@ namespace FfProxy.Primary.ConfigStore;
 /// then notifications, so an SDK that refetches on an event always sees the new data. Callers that hold the current
 /// configuration in memory pass it, and nothing is read back from the store.
 /// </summary>
-public sealed partial class ConfigWriter(
+internal sealed partial class ConfigWriter(
     IKeyValueStore store,
     ConfigRepository repository,
     SnapshotCache snapshots,

@@ -6,7 +6,7 @@ namespace FfProxy.Primary.ConfigStore;
 /// Everything one environment holds: SDK-key hashes, flags, target groups and known targets, as validated,
 /// normalised JSON items. Produced by the offline directory and the SaaS sync alike.
 /// </summary>
-public sealed record EnvironmentConfig(
+internal sealed record EnvironmentConfig(
     string Environment,
     IReadOnlyList<string> ApiKeyHashes,
     IReadOnlyList<ConfigItem> Flags,

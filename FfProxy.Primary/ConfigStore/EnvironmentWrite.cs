@@ -12,7 +12,7 @@ namespace FfProxy.Primary.ConfigStore;
 /// the events to publish. Computed in memory from the two configurations, so a one-item change costs that item, its
 /// list and its hash, never a read of the store.
 /// </summary>
-public sealed class EnvironmentWrite
+internal sealed class EnvironmentWrite
 {
     private EnvironmentWrite(EnvironmentConfig stored, List<KeyValuePair<string, byte[]>> writes, List<string> deletes,
         List<StreamMessage> events, List<string> addedApiKeys, List<string> removedApiKeys, byte[]? flagList, byte[]? segmentList)

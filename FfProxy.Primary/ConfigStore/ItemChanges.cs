@@ -7,7 +7,7 @@ namespace FfProxy.Primary.ConfigStore;
 /// is stored and what should be, which items to store (in list order), which single-item keys to write or delete,
 /// whether the list changes, and which events SDKs and Replicas hear (spec §4.3).
 /// </summary>
-public sealed class ItemChanges
+internal sealed class ItemChanges
 {
     private ItemChanges(List<ConfigItem> stored, List<ConfigItem> written, List<string> deleted, List<StreamMessage> events, bool listChanged)
     {

@@ -1,7 +1,7 @@
 namespace FfProxy.Primary.ConfigStore;
 
 /// <summary>How a replacement treats an item whose content changed.</summary>
-public enum ItemVersioning
+internal enum ItemVersioning
 {
     /// <summary>
     /// Hand-edited sources (the offline directory) reuse versions; an edited item gets the next version so

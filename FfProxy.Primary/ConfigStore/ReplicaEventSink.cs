@@ -9,7 +9,7 @@ namespace FfProxy.Primary.ConfigStore;
 /// The Primary's side of the Replica fan-out: every change SDKs must hear of (<see cref="ChangeForwarding"/>) is
 /// appended to <c>proxy:sse_events</c> (spec §4.3), where every Replica reads it and tells its own SDK streams.
 /// </summary>
-public sealed partial class ReplicaEventSink(IMessageStreams streams, MessageStreamMetrics metrics, ILogger<ReplicaEventSink> logger) : IChangeSink
+internal sealed partial class ReplicaEventSink(IMessageStreams streams, MessageStreamMetrics metrics, ILogger<ReplicaEventSink> logger) : IChangeSink
 {
     /// <summary>MAXLEN of the event and control streams, as in the Go proxy.</summary>
     public const int StreamMaxLength = 1000;

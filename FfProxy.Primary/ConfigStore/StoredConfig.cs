@@ -4,7 +4,7 @@ using FfProxy.Core.Caching;
 namespace FfProxy.Primary.ConfigStore;
 
 /// <summary>Reads what a store holds for an environment back as an <see cref="EnvironmentConfig"/> to compare and edit.</summary>
-public static class StoredConfig
+internal static class StoredConfig
 {
     private const string FlagIdentifier = "feature";
     private const string SegmentIdentifier = "identifier";

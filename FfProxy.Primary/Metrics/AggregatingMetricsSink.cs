@@ -4,7 +4,7 @@ using FfProxy.Core.Sdk;
 namespace FfProxy.Primary.Metrics;
 
 /// <summary>The Primary's intake of <c>POST /metrics/{env}</c>: into the aggregation queue, bytes counted for the 1 MiB trigger.</summary>
-public sealed class AggregatingMetricsSink(MetricsAggregator aggregator) : ISdkMetricsSink
+internal sealed class AggregatingMetricsSink(MetricsAggregator aggregator) : ISdkMetricsSink
 {
     public ValueTask AcceptAsync(string environment, MetricsRequest metrics, int payloadBytes, CancellationToken cancellationToken)
     {

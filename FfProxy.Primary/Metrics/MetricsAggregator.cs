@@ -3,7 +3,7 @@ using FfProxy.Core.Domain;
 namespace FfProxy.Primary.Metrics;
 
 /// <summary>What one environment accumulated since the last flush.</summary>
-public sealed record MetricsBatch(string Environment, IReadOnlyList<MetricsData> MetricsData, IReadOnlyList<TargetData> TargetData);
+internal sealed record MetricsBatch(string Environment, IReadOnlyList<MetricsData> MetricsData, IReadOnlyList<TargetData> TargetData);
 
 /// <summary>
 /// The Primary's metrics queue (spec §3.7). Evaluation metrics are merged per environment: entries with the same
@@ -11,7 +11,7 @@ public sealed record MetricsBatch(string Environment, IReadOnlyList<MetricsData>
 /// whose count is summed (saturating at 2³¹−1), keeping the first entry's attributes and timestamp. Targets are concatenated. Once
 /// 1 MiB of payload has come in, from any source, <see cref="FlushRequested"/> fires so SaaS gets it at once.
 /// </summary>
-public sealed class MetricsAggregator
+internal sealed class MetricsAggregator
 {
     public const long FlushThresholdBytes = 1024 * 1024;
 

@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace FfProxy.Primary.Metrics;
 
-public static class MetricsExtensions
+internal static class MetricsExtensions
 {
     /// <summary>
     /// The online Primary's forwarding of SDK metrics (its own intake and, with Redis, what Replicas put on

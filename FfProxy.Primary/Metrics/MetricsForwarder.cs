@@ -12,7 +12,7 @@ namespace FfProxy.Primary.Metrics;
 /// accumulated: per environment one <c>{"metricsData":[…]}</c> and one <c>{"targetData":[…]}</c> request
 /// (spec §3.7). A failed post is logged, counted and dropped, as the Go proxy does; metrics are not retried.
 /// </summary>
-public sealed partial class MetricsForwarder(
+internal sealed partial class MetricsForwarder(
     MetricsAggregator aggregator,
     HarnessSaasClient saas,
     ProxyTokenHolder tokens,

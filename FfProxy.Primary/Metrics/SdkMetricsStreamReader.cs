@@ -18,7 +18,7 @@ namespace FfProxy.Primary.Metrics;
 /// XREAD, no consumer group: a Go Primary can read the same stream. On shutdown the parsers finish what was read,
 /// so the forwarder's last flush includes it.
 /// </summary>
-public sealed partial class SdkMetricsStreamReader(
+internal sealed partial class SdkMetricsStreamReader(
     IMessageStreams streams,
     IKeyValueStore store,
     MetricsAggregator aggregator,

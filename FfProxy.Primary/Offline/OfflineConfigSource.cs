@@ -12,7 +12,7 @@ namespace FfProxy.Primary.Offline;
 /// An edited, added or removed file becomes create/patch/delete events on connected SDK streams; added and
 /// removed SDK keys take effect; a malformed file is logged and the environment keeps its last good config.
 /// </summary>
-public sealed partial class OfflineConfigSource(
+internal sealed partial class OfflineConfigSource(
     ProxyOptions options,
     ConfigWriter writer,
     ProxyStatus status,

@@ -6,7 +6,7 @@ using FfProxy.Core.Domain;
 namespace FfProxy.Primary.Offline;
 
 /// <summary>The result of reading one <c>env-&lt;id&gt;</c> directory: its configuration, or why it was rejected.</summary>
-public sealed record OfflineEnvironment(string Environment, string Directory, EnvironmentConfig? Config, string? Error);
+internal sealed record OfflineEnvironment(string Environment, string Directory, EnvironmentConfig? Config, string? Error);
 
 /// <summary>
 /// Reads the offline configuration directory (spec §5): every directory named <c>env-&lt;uuid&gt;</c>, at any
@@ -14,7 +14,7 @@ public sealed record OfflineEnvironment(string Environment, string Directory, En
 /// <c>segments.json</c> and <c>targets.json</c>. A file that is missing means an empty list; a file that is
 /// malformed rejects its whole environment, so a half-edited file never replaces a good configuration.
 /// </summary>
-public static class OfflineDirectory
+internal static class OfflineDirectory
 {
     public const string AuthConfigFile = "auth_config.json";
     public const string FeatureConfigFile = "feature_config.json";

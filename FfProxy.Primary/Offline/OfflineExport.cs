@@ -13,7 +13,7 @@ namespace FfProxy.Primary.Offline;
 /// GENERATE_OFFLINE_CONFIG: one full sync from SaaS into process memory, written to CONFIG_DIR in the spec §5
 /// format, so an online proxy produces the directory an air-gapped one serves. Touches no Redis.
 /// </summary>
-public sealed partial class OfflineExport(AccountSync sync, ConfigRepository repository, ProxyOptions options, TimeProvider time, ILogger<OfflineExport> logger)
+internal sealed partial class OfflineExport(AccountSync sync, ConfigRepository repository, ProxyOptions options, TimeProvider time, ILogger<OfflineExport> logger)
 {
     /// <summary>Builds a host that only syncs and exports, runs it, and returns the process exit code.</summary>
     public static async Task<int> RunAsync(WebApplicationBuilder builder)

@@ -14,7 +14,7 @@ namespace FfProxy.Primary.Saas;
 /// polling each time, until a frame arrives → re-sync again, then CONNECTED. The first sync runs before the server
 /// accepts requests (spec §3.6), so SDKs never see an empty proxy that is about to fill.
 /// </summary>
-public sealed partial class AccountStreamListener(
+internal sealed partial class AccountStreamListener(
     AccountSync sync,
     HarnessSaasClient saas,
     ProxyTokenHolder tokens,

@@ -14,7 +14,7 @@ namespace FfProxy.Primary.Saas;
 /// <c>ff_proxy_stream_health</c> (through <c>/health</c>'s state) / <c>ff_proxy_polling_status</c> gauges. Store failures are logged, never thrown:
 /// the periodic rebroadcast repairs what a Redis outage missed.
 /// </summary>
-public sealed partial class AccountStreamState(
+internal sealed partial class AccountStreamState(
     ProxyStatus status,
     IKeyValueStore store,
     IMessageStreams streams,
@@ -131,7 +131,7 @@ public sealed partial class AccountStreamState(
 /// once when the Redis connection is restored: a restarted Redis may be empty, and SDK keys are gone until it is
 /// written again.
 /// </summary>
-public sealed partial class AccountStreamStateBroadcaster(
+internal sealed partial class AccountStreamStateBroadcaster(
     AccountStreamState state,
     IStoreRepopulator repopulator,
     StoreReconnections reconnections,
@@ -191,7 +191,7 @@ public sealed partial class AccountStreamStateBroadcaster(
 }
 
 /// <summary>Writes the whole configuration to the store again (after the store lost its data).</summary>
-public interface IStoreRepopulator
+internal interface IStoreRepopulator
 {
     Task RepopulateAsync(CancellationToken cancellationToken);
 }

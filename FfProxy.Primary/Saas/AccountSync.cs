@@ -18,7 +18,7 @@ namespace FfProxy.Primary.Saas;
 /// concurrently; a full sync or a proxy-level event applies alone (<see cref="ChangeGate"/>). Notifications go out
 /// only after the store holds the change.
 /// </summary>
-public sealed partial class AccountSync(
+internal sealed partial class AccountSync(
     HarnessSaasClient saas,
     ProxyTokenHolder tokens,
     ConfigRepository repository,

@@ -5,7 +5,7 @@ namespace FfProxy.Primary.Saas;
 /// proxy-level event alone (exclusive). A waiting exclusive holder is served before new shared ones, so a storm of
 /// item events cannot starve a re-sync.
 /// </summary>
-public sealed class ChangeGate
+internal sealed class ChangeGate
 {
     private readonly Lock _lock = new();
     private readonly Queue<TaskCompletionSource> _waitingShared = new();

@@ -4,7 +4,7 @@ namespace FfProxy.Primary.Saas;
 /// One queue per environment: work for an environment runs after the work queued before it for that environment,
 /// in the order <see cref="Enqueue"/> was called; different environments run concurrently.
 /// </summary>
-public sealed class EnvironmentQueues
+internal sealed class EnvironmentQueues
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Task> _tails = new(StringComparer.Ordinal);

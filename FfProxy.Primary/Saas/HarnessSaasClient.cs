@@ -13,7 +13,7 @@ using Microsoft.Extensions.Options;
 namespace FfProxy.Primary.Saas;
 
 /// <summary>A SaaS request answered with something other than success; <see cref="StatusCode"/> is null when none came.</summary>
-public sealed class SaasRequestException(string message, HttpStatusCode? statusCode = null, Exception? inner = null) : Exception(message, inner)
+internal sealed class SaasRequestException(string message, HttpStatusCode? statusCode = null, Exception? inner = null) : Exception(message, inner)
 {
     public HttpStatusCode? StatusCode { get; } = statusCode;
 }
@@ -23,7 +23,7 @@ public sealed class SaasRequestException(string message, HttpStatusCode? statusC
 /// Resilience (timeouts, retries with jitter on transient failures, never on other 4xx) comes from the pipeline on
 /// the named HttpClient.
 /// </summary>
-public sealed partial class HarnessSaasClient(
+internal sealed partial class HarnessSaasClient(
     IHttpClientFactory httpClients,
     ProxyOptions options,
     IOptions<SaasTimings> timings,
@@ -302,4 +302,4 @@ public sealed partial class HarnessSaasClient(
 }
 
 /// <summary>The result of <c>GET /proxy/config</c>: the environments, and items that were unusable.</summary>
-public sealed record ProxyConfig(IReadOnlyList<EnvironmentConfig> Environments, IReadOnlyList<string> Problems);
+internal sealed record ProxyConfig(IReadOnlyList<EnvironmentConfig> Environments, IReadOnlyList<string> Problems);

@@ -10,7 +10,7 @@ namespace FfProxy.Primary.Saas;
 /// Thread-safe: environments change concurrently. An environment's key map is replaced whole, never edited, so
 /// readers copy the map references under the lock and read them outside it.
 /// </summary>
-public sealed class Inventory
+internal sealed class Inventory
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Dictionary<string, long>> _byEnvironment = new(StringComparer.Ordinal);

@@ -12,7 +12,7 @@ namespace FfProxy.Primary.Saas;
 /// (<see cref="LoadAsync"/>); a crash between an item write and the next flush loses nothing, since the next
 /// re-sync compares SaaS with the stored lists and deletes what the stored inventory still names.
 /// </summary>
-public sealed partial class InventoryPersistence(
+internal sealed partial class InventoryPersistence(
     IKeyValueStore store,
     ProxyOptions options,
     TimeProvider time,

@@ -7,7 +7,7 @@ namespace FfProxy.Primary.Saas;
 /// The token SaaS issues for the Proxy Key (spec §3.2). Opaque to the proxy except for two claims, read
 /// without verifying: <c>cluster_identifier</c> (the <c>cluster</c> query parameter) and <c>account</c>.
 /// </summary>
-public sealed record ProxyToken(string Value, string ClusterIdentifier, string Account, IReadOnlyList<string> Environments)
+internal sealed record ProxyToken(string Value, string ClusterIdentifier, string Account, IReadOnlyList<string> Environments)
 {
     public const string DefaultCluster = "1";
 

@@ -4,7 +4,7 @@ namespace FfProxy.Primary.Saas;
 /// The latest proxy token, shared by everything that talks to SaaS on the Proxy Key's behalf (account stream,
 /// per-item refreshes, metrics). Null until the first successful <c>/proxy/auth</c>.
 /// </summary>
-public sealed class ProxyTokenHolder
+internal sealed class ProxyTokenHolder
 {
     private volatile ProxyToken? _current;
 

@@ -7,7 +7,7 @@ namespace FfProxy.Primary.Saas;
 /// counted by <see cref="FfProxy.Core.Saas.SaasRequestMetrics"/>; <c>ff_proxy_stream_health</c>, which every role
 /// reports, by <see cref="FfProxy.Core.Sdk.ProxyMetrics"/>).
 /// </summary>
-public sealed class SaasMetrics
+internal sealed class SaasMetrics
 {
     public const string MeterName = "FfProxy.Saas";
 

@@ -4,7 +4,7 @@ namespace FfProxy.Primary.Saas;
 /// Intervals of the SaaS connection (spec §3.5, §6 "hard-coded values" of the Go proxy). Bound from the
 /// configuration section <c>FfProxy:Saas</c> (README "Timings") so operators and tests can shorten them.
 /// </summary>
-public sealed class SaasTimings
+internal sealed class SaasTimings
 {
     public const string Section = "FfProxy:Saas";
 

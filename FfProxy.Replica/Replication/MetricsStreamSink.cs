@@ -15,7 +15,7 @@ namespace FfProxy.Replica.Replication;
 /// a buffer of at most METRICS_STREAM_MAX_LEN entries (the oldest give way, as the stream itself would trim them),
 /// written by <see cref="MetricsBufferDrain"/> when Redis answers again.
 /// </summary>
-public sealed partial class MetricsStreamSink(IMessageStreams streams, MessageStreamMetrics streamMetrics, ProxyOptions options, ILogger<MetricsStreamSink> logger)
+internal sealed partial class MetricsStreamSink(IMessageStreams streams, MessageStreamMetrics streamMetrics, ProxyOptions options, ILogger<MetricsStreamSink> logger)
     : ISdkMetricsSink
 {
     private readonly Channel<byte[]> _waiting = Channel.CreateBounded<byte[]>(
@@ -90,7 +90,7 @@ public sealed partial class MetricsStreamSink(IMessageStreams streams, MessageSt
 }
 
 /// <summary>Writes the metrics a Replica kept while Redis was away, once a second until they are all written.</summary>
-public sealed partial class MetricsBufferDrain(MetricsStreamSink sink, TimeProvider time, ILogger<MetricsBufferDrain> logger) : SupervisedLoop
+internal sealed partial class MetricsBufferDrain(MetricsStreamSink sink, TimeProvider time, ILogger<MetricsBufferDrain> logger) : SupervisedLoop
 {
     public static TimeSpan Interval { get; } = TimeSpan.FromSeconds(1);
 

@@ -15,7 +15,7 @@ namespace FfProxy.Replica.Replication;
 /// When Redis fails it keeps serving its snapshots, reports the cache unhealthy, resubscribes from <c>$</c> and
 /// reloads every snapshot, since events of the gap are gone.
 /// </summary>
-public sealed partial class PrimaryFollower(
+internal sealed partial class PrimaryFollower(
     IMessageStreams streams,
     IKeyValueStore store,
     SnapshotCache snapshots,

@@ -4,7 +4,7 @@ namespace FfProxy.Replica.Replication;
 /// Intervals of a Replica's link to Redis, bound from the section <c>FfProxy:Replication</c> (README "Timings") so
 /// tests can shorten them.
 /// </summary>
-public sealed class ReplicationTimings
+internal sealed class ReplicationTimings
 {
     public const string Section = "FfProxy:Replication";
 

@@ -15,7 +15,7 @@ namespace FfProxy.Replica.Replication;
 /// or group whose version changed by a reload is announced to this process's SDK streams (create, patch or delete),
 /// since no event will tell them.
 /// </summary>
-public sealed partial class SnapshotReconciler(
+internal sealed partial class SnapshotReconciler(
     IKeyValueStore store,
     SnapshotCache snapshots,
     SdkStreamHub hub,

@@ -10,7 +10,7 @@ namespace FfProxy.Core.Caching.Redis;
 /// <c>host:port</c>, <c>redis://[user:password@]host:port[/db]</c>, <c>rediss://…</c> (TLS), a comma-separated
 /// list of Redis Cluster nodes, or a StackExchange.Redis connection string (what Aspire passes).
 /// </summary>
-public static class RedisConnection
+internal static class RedisConnection
 {
     public static ConfigurationOptions Parse(RedisOptions redis)
     {

@@ -8,7 +8,7 @@ namespace FfProxy.Core.Caching.Redis;
 /// The shared store in Redis (spec §4.1): plain string keys, JSON values, no TTL. Works against a single node
 /// and a Redis Cluster: multi-key writes and deletes are pipelined one key per command, never cross-slot.
 /// </summary>
-public sealed class RedisKeyValueStore(IConnectionMultiplexer redis) : IKeyValueStore
+internal sealed class RedisKeyValueStore(IConnectionMultiplexer redis) : IKeyValueStore
 {
     private const int ScanPageSize = 500;
 

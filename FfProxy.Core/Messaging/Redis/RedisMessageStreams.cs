@@ -12,7 +12,7 @@ namespace FfProxy.Core.Messaging.Redis;
 /// MAXLEN, and readers that follow a stream from an id without consumer groups. A multiplexed connection cannot
 /// block on XREAD, so readers poll briefly when they have caught up.
 /// </summary>
-public sealed class RedisMessageStreams(IConnectionMultiplexer redis, TimeProvider time) : IMessageStreams
+internal sealed class RedisMessageStreams(IConnectionMultiplexer redis, TimeProvider time) : IMessageStreams
 {
     public const string PayloadField = "event";
 
