@@ -4,7 +4,7 @@ using FfProxy.Core.Caching;
 using FfProxy.Tests.Fixtures;
 using FfProxy.Tests.Replica;
 
-namespace FfProxy.Tests.Faults;
+namespace FfProxy.Tests.Metrics;
 
 /// <summary>
 /// Issue 11: SDK metrics a Replica accepted are not lost when the Primary stops or restarts, or when Redis is away

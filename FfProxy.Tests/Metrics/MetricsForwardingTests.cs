@@ -5,7 +5,7 @@ using FfProxy.Core.Caching;
 using FfProxy.Tests.Fakes;
 using FfProxy.Tests.Fixtures;
 
-namespace FfProxy.Tests.Primary;
+namespace FfProxy.Tests.Metrics;
 
 /// <summary>Metrics and targets reaching SaaS (spec §3.7, §3.8) from the Primary's intake and from stream:sdk_metrics.</summary>
 public sealed class MetricsForwardingTests(RedisServer redis) : IClassFixture<RedisServer>
