@@ -6,20 +6,23 @@ using FfProxy.Tests.Fixtures;
 
 namespace FfProxy.Tests.Offline;
 
-public sealed class OfflineModeTests : IAsyncLifetime
+public sealed class OfflineModeTests : IAsyncLifetime, IDisposable
 {
+    private readonly CapturedLogs _logs = new();
     private PrimaryHost _proxy = null!;
     private string _token = "";
     private string _envDir = "";
 
     public async Task InitializeAsync()
     {
-        _proxy = PrimaryHost.StartOffline();
+        _proxy = PrimaryHost.StartOffline(logs: _logs);
         _token = await _proxy.AuthenticateAsync(Sample.ServerKey);
         _envDir = Sample.EnvironmentDirectory(_proxy.ConfigDir);
     }
 
     public async Task DisposeAsync() => await _proxy.DisposeAsync();
+
+    public void Dispose() => _logs.Dispose();
 
     [Fact]
     public async Task Edited_flag_reaches_connected_streams_as_a_patch_within_a_second()
@@ -95,7 +98,7 @@ public sealed class OfflineModeTests : IAsyncLifetime
         var before = await sdk.GetStringAsync($"/client/env/{Sample.Environment}/feature-configs");
 
         File.WriteAllText(Path.Combine(_envDir, "feature_config.json"), "[ { \"feature\": \"half-written\", ");
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        await RejectedAsync("feature_config.json: not valid JSON");
 
         Assert.Equal(before, await sdk.GetStringAsync($"/client/env/{Sample.Environment}/feature-configs"));
         Assert.Equal(HttpStatusCode.OK, (await _proxy.Client.PostAsync("/client/auth", Json($"{{\"apiKey\":\"{Sample.ServerKey}\"}}"))).StatusCode);
@@ -108,7 +111,7 @@ public sealed class OfflineModeTests : IAsyncLifetime
         var before = await sdk.GetStringAsync($"/client/env/{Sample.Environment}/feature-configs");
 
         EditFlags(json => json.Replace("\"version\": 1,", "\"version\": \"one\",", StringComparison.Ordinal));
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        await RejectedAsync("feature_config.json: item ");
 
         Assert.Equal(before, await sdk.GetStringAsync($"/client/env/{Sample.Environment}/feature-configs"));
     }
@@ -120,7 +123,7 @@ public sealed class OfflineModeTests : IAsyncLifetime
         var before = await sdk.GetStringAsync($"/client/env/{Sample.Environment}/feature-configs");
 
         EditFlags(json => json.Replace("\"rules\": [\n      {\n        \"ruleId\": \"staff-get-dark-mode\"", "\"rules\": [ null,\n      {\n        \"ruleId\": \"staff-get-dark-mode\"", StringComparison.Ordinal));
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        await RejectedAsync("feature_config.json: item ");
 
         Assert.Equal(before, await sdk.GetStringAsync($"/client/env/{Sample.Environment}/feature-configs"));
         Assert.Equal(HttpStatusCode.OK, (await sdk.GetAsync($"/client/env/{Sample.Environment}/target/x/evaluations")).StatusCode);
@@ -193,6 +196,11 @@ public sealed class OfflineModeTests : IAsyncLifetime
         Assert.True(health.RootElement.GetProperty("streamStatus").GetProperty("since").GetInt64() > 1_600_000_000_000);
         Assert.Equal("healthy", health.RootElement.GetProperty("cacheStatus").GetString());
     }
+
+    /// <summary>Waits for the loader to log that it refused the environment's files, for the given reason (the whole file read, not a partial write).</summary>
+    private Task RejectedAsync(string reason) => Eventually.TrueAsync(
+        () => Task.FromResult(_logs.Lines.Any(l => l.Contains("rejected, keeping its last good version: " + reason, StringComparison.Ordinal))),
+        TimeSpan.FromSeconds(5), $"the edit was seen and rejected ({reason})");
 
     private void EditFlags(Func<string, string> edit)
     {
