@@ -49,6 +49,7 @@ public static class LogEventIds
         public const int EvaluationFailed = 415;
         public const int TargetTooLarge = 416;
         public const int StoreUnavailable = 417;
+        public const int HeartbeatDisabled = 418;
     }
 
     public static class Hosting

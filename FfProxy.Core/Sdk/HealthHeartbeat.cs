@@ -28,6 +28,7 @@ internal sealed partial class HealthHeartbeat(
     {
         if (options.HeartbeatInterval <= 0)
         {
+            LogDisabled(logger);
             return;
         }
 
@@ -78,6 +79,9 @@ internal sealed partial class HealthHeartbeat(
         uri.Path = "/health";
         return uri.Uri;
     }
+
+    [LoggerMessage(EventId = LogEventIds.Sdk.HeartbeatDisabled, Level = LogLevel.Information, Message = "The health heartbeat is disabled (HEARTBEAT_INTERVAL=0)")]
+    private static partial void LogDisabled(ILogger logger);
 
     [LoggerMessage(EventId = LogEventIds.Sdk.Healthy, Level = LogLevel.Information, Message = "Heartbeat: healthy {Body}")]
     private static partial void LogHealthy(ILogger logger, string body);

@@ -13,7 +13,6 @@ using FfProxy.Tests.Fixtures;
 using FfProxy.Tests.Saas;
 using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
-using MessageStreamPosition = FfProxy.Core.Messaging.MessageStreamPosition;
 
 namespace FfProxy.Tests.Caching;
 
@@ -105,9 +104,12 @@ public sealed class RedisStoreTests(RedisServer redis) : IClassFixture<RedisServ
         var streams = new RedisMessageStreams(_connection, TimeProvider.System);
         await streams.AppendAsync("s:read", "old"u8.ToArray(), 100, default);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var polls = await redis.CallsAsync("xread");
         await using var reader = streams.ReadAsync("s:read", MessageStreamPosition.NewOnly, timeout.Token).GetAsyncEnumerator(timeout.Token);
         var next = reader.MoveNextAsync().AsTask();
-        await Task.Delay(200);
+
+        // The reader fixes what $ means before its first XREAD: once it polls, what is appended next is new to it.
+        await Eventually.TrueAsync(async () => await redis.CallsAsync("xread") > polls, because: "the reader polls");
         var firstId = await streams.AppendAsync("s:read", "new-1"u8.ToArray(), 100, default);
         await streams.AppendAsync("s:read", "new-2"u8.ToArray(), 100, default);
 

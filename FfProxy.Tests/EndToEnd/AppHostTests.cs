@@ -63,11 +63,17 @@ public sealed class AppHostTests
         }
 
         var path = Path.Combine(Sample.EnvironmentDirectory(config.Path), "feature_config.json");
-        var watch = Stopwatch.StartNew();
-        await File.WriteAllTextAsync(path, (await File.ReadAllTextAsync(path)).Replace("Hello, beta tester", "Edited in the topology", StringComparison.Ordinal));
+        var edited = (await File.ReadAllTextAsync(path)).Replace("Hello, beta tester", "Edited in the topology", StringComparison.Ordinal);
+        var watch = Stopwatch.StartNew(); // from the write: closing streams and preparing the edit are not part of it
+        await File.WriteAllTextAsync(path, edited);
         foreach (var stream in streams)
         {
             Assert.Equal("patch", (await stream.NextEventAsync(TimeSpan.FromSeconds(5))).GetProperty("event").GetString());
+        }
+
+        watch.Stop();
+        foreach (var stream in streams)
+        {
             await stream.DisposeAsync();
         }
 

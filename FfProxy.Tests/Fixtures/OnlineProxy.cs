@@ -48,6 +48,27 @@ public sealed class OnlineProxy : IAsyncDisposable
         return proxy;
     }
 
+    /// <summary>
+    /// Starts like <see cref="StartAsync"/> and waits until the Primary's stream:sdk_metrics reader polls. It starts from
+    /// <c>$</c> (no position stored yet), so an entry added before it took its position would be skipped; its XREAD
+    /// calls show it has. Only that reader XREADs in a Primary: start Replicas (which XREAD too) after this.
+    /// </summary>
+    public static async Task<OnlineProxy> StartReadingMetricsStreamAsync(RedisServer redis, IDictionary<string, string>? settings = null)
+    {
+        var before = await redis.CallsAsync("xread");
+        var proxy = await StartAsync(redis, settings);
+        try
+        {
+            await Eventually.TrueAsync(async () => await redis.CallsAsync("xread") > before, TimeSpan.FromSeconds(10), "the Primary reads stream:sdk_metrics");
+            return proxy;
+        }
+        catch
+        {
+            await proxy.DisposeAsync();
+            throw;
+        }
+    }
+
     /// <summary>Empties Redis and starts a SaaS with one environment (two SDK keys, a flag, a group) and a key granting it.</summary>
     public static async Task<(FakeSaas Saas, string ProxyKey)> StartSaasAsync(RedisServer redis)
     {

@@ -106,6 +106,25 @@ public sealed class RedisServer : IAsyncLifetime, IAsyncDisposable
     public async Task<ConnectionMultiplexer> ConnectAsync() =>
         await ConnectionMultiplexer.ConnectAsync($"{Address},allowAdmin=true");
 
+    /// <summary>
+    /// How many times this server has run <paramref name="command"/> (lower case, as <c>xread</c>) since it started (<c>INFO commandstats</c>): an
+    /// effect tests can wait on, e.g. that a stream reader polls with XREAD.
+    /// </summary>
+    public async Task<long> CallsAsync(string command)
+    {
+        await using var redis = await ConnectAsync();
+        var stats = await redis.GetServer(Address).InfoAsync("commandstats");
+        var line = stats.SelectMany(g => g).FirstOrDefault(p => p.Key == "cmdstat_" + command);
+        if (line.Value is null)
+        {
+            return 0;
+        }
+
+        // calls=12,usec=345,...
+        var calls = line.Value.Split(',')[0];
+        return long.Parse(calls["calls=".Length..], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     public async Task FlushAsync()
     {
         await using var redis = await ConnectAsync();

@@ -39,6 +39,12 @@ public sealed class ReplicaKillTests(RedisServer redis) : IClassFixture<RedisSer
             streams.Add(await SseClient.ConnectAsync(gateway.BaseAddress, token, OnlineProxy.ServerKey));
         }
 
+        // How many of them the doomed Replica holds: exactly those must end when it dies.
+        await Eventually.TrueAsync(async () => await StreamsConnectedAsync(doomed) + await StreamsConnectedAsync(survivor) == streams.Count, Within,
+            "every stream is registered on a Replica");
+        var onDoomed = await StreamsConnectedAsync(doomed);
+        Assert.InRange(onDoomed, 1, streams.Count - 1);
+
         // Load: four clients (two on each Replica) GET in a loop through the Gateway; the Replica dies in the middle of it.
         var statuses = new ConcurrentBag<int>();
         var failures = new ConcurrentBag<string>();
@@ -75,10 +81,8 @@ public sealed class ReplicaKillTests(RedisServer redis) : IClassFixture<RedisSer
         Assert.All(statuses, s => Assert.Equal(200, s));
 
         // The streams the dead Replica held end as complete responses; the SDKs reconnect through the Gateway.
-        await Eventually.TrueAsync(() => Task.FromResult(streams.Any(s => s.Completion.IsCompleted)), Within, "streams on the dead Replica end");
-        await Task.Delay(500); // let every stream of the dead Replica observe the loss before counting
+        await Eventually.TrueAsync(() => Task.FromResult(streams.Count(s => s.Completion.IsCompleted) == onDoomed), Within, "the streams on the dead Replica end");
         var ended = streams.Where(s => s.Completion.IsCompleted).ToList();
-        Assert.InRange(ended.Count, 1, streams.Count - 1);
         Assert.All(ended, s => Assert.True(s.EndedCleanly, "a stream of the dead Replica ended cleanly, not by a reset"));
         var open = streams.Except(ended).ToList();
         foreach (var _ in ended)
@@ -99,5 +103,13 @@ public sealed class ReplicaKillTests(RedisServer redis) : IClassFixture<RedisSer
 
         // The dead Replica is out of the Gateway's view.
         await Eventually.TrueAsync(async () => (await gateway.Client.GetFromJsonAsync<JsonElement>(SdkRouting.GatewayHealthPath)).GetProperty("healthyUpstreams").GetInt32() == 1, Within);
+    }
+
+    /// <summary>The SDK streams a Replica holds, from its own gauge.</summary>
+    private static async Task<int> StreamsConnectedAsync(ProxyProcess replica)
+    {
+        using var client = new HttpClient { BaseAddress = replica.BaseAddress };
+        var values = PrometheusText.Values(await client.GetStringAsync("/metrics"), "ff_proxy_sdk_streams_connected");
+        return (int)values.Sum();
     }
 }

@@ -6,30 +6,36 @@ using FfProxy.Tests.Fixtures;
 
 namespace FfProxy.Tests.Offline;
 
-public sealed class OfflineModeTests : IAsyncLifetime
+public sealed class OfflineModeTests : IAsyncLifetime, IDisposable
 {
+    private readonly CapturedLogs _logs = new();
     private PrimaryHost _proxy = null!;
     private string _token = "";
     private string _envDir = "";
 
     public async Task InitializeAsync()
     {
-        _proxy = PrimaryHost.StartOffline();
+        _proxy = PrimaryHost.StartOffline(logs: _logs);
         _token = await _proxy.AuthenticateAsync(Sample.ServerKey);
         _envDir = Sample.EnvironmentDirectory(_proxy.ConfigDir);
     }
 
     public async Task DisposeAsync() => await _proxy.DisposeAsync();
 
+    public void Dispose() => _logs.Dispose();
+
     [Fact]
     public async Task Edited_flag_reaches_connected_streams_as_a_patch_within_a_second()
     {
         await using var stream = await SseClient.ConnectAsync(_proxy.BaseAddress, _token, Sample.ServerKey);
-        var watch = Stopwatch.StartNew();
-
-        EditFlags(json => json.Replace("\"defaultServe\": { \"variation\": \"false\" }", "\"defaultServe\": { \"variation\": \"true\" }", StringComparison.Ordinal)
+        var edited = EditedFlags(json => json.Replace("\"defaultServe\": { \"variation\": \"false\" }", "\"defaultServe\": { \"variation\": \"true\" }", StringComparison.Ordinal)
             .Replace("\"version\": 1,\n    \"variations\": [\n      { \"identifier\": \"true\", \"name\": \"On\"", "\"version\": 2,\n    \"variations\": [\n      { \"identifier\": \"true\", \"name\": \"On\"", StringComparison.Ordinal));
+
+        // The promise is measured from the edit (the write), not from preparing it.
+        var watch = Stopwatch.StartNew();
+        File.WriteAllText(FlagsPath, edited);
         var change = await stream.NextEventAsync(TimeSpan.FromSeconds(3));
+        watch.Stop();
 
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"event took {watch.Elapsed}");
         Assert.Equal("patch", change.GetProperty("event").GetString());
@@ -37,7 +43,7 @@ public sealed class OfflineModeTests : IAsyncLifetime
         Assert.Equal("dark_mode", change.GetProperty("identifier").GetString());
         Assert.Equal(2, change.GetProperty("version").GetInt64());
         Assert.Equal(Sample.Environment, change.GetProperty("environment").GetString());
-        Assert.True(await stream.QuietForAsync(TimeSpan.FromMilliseconds(500)), "only the changed flag is announced");
+        await AssertNextEventIsALaterEditAsync(stream, "only the changed flag is announced");
 
         using var sdk = await _proxy.AuthenticatedClientAsync(Sample.ServerKey);
         using var flag = JsonDocument.Parse(await sdk.GetStringAsync($"/client/env/{Sample.Environment}/feature-configs/dark_mode"));
@@ -55,7 +61,7 @@ public sealed class OfflineModeTests : IAsyncLifetime
         File.SetLastWriteTimeUtc(Path.Combine(_envDir, "feature_config.json"), DateTime.UtcNow.AddSeconds(5)); // same content, reloaded again
 
         Assert.Equal(("banner_text", 2L), (change.GetProperty("identifier").GetString(), change.GetProperty("version").GetInt64()));
-        Assert.True(await stream.QuietForAsync(TimeSpan.FromSeconds(1)), "an unchanged file is not announced again");
+        await AssertNextEventIsALaterEditAsync(stream, "an unchanged file is not announced again");
         using var flag = JsonDocument.Parse(await sdk.GetStringAsync($"/client/env/{Sample.Environment}/feature-configs/banner_text"));
         Assert.Equal(2, flag.RootElement.GetProperty("version").GetInt64());
         using var list = JsonDocument.Parse(await sdk.GetStringAsync($"/client/env/{Sample.Environment}/feature-configs"));
@@ -95,7 +101,7 @@ public sealed class OfflineModeTests : IAsyncLifetime
         var before = await sdk.GetStringAsync($"/client/env/{Sample.Environment}/feature-configs");
 
         File.WriteAllText(Path.Combine(_envDir, "feature_config.json"), "[ { \"feature\": \"half-written\", ");
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        await RejectedAsync("feature_config.json: not valid JSON");
 
         Assert.Equal(before, await sdk.GetStringAsync($"/client/env/{Sample.Environment}/feature-configs"));
         Assert.Equal(HttpStatusCode.OK, (await _proxy.Client.PostAsync("/client/auth", Json($"{{\"apiKey\":\"{Sample.ServerKey}\"}}"))).StatusCode);
@@ -108,7 +114,7 @@ public sealed class OfflineModeTests : IAsyncLifetime
         var before = await sdk.GetStringAsync($"/client/env/{Sample.Environment}/feature-configs");
 
         EditFlags(json => json.Replace("\"version\": 1,", "\"version\": \"one\",", StringComparison.Ordinal));
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        await RejectedAsync("feature_config.json: item ");
 
         Assert.Equal(before, await sdk.GetStringAsync($"/client/env/{Sample.Environment}/feature-configs"));
     }
@@ -120,7 +126,7 @@ public sealed class OfflineModeTests : IAsyncLifetime
         var before = await sdk.GetStringAsync($"/client/env/{Sample.Environment}/feature-configs");
 
         EditFlags(json => json.Replace("\"rules\": [\n      {\n        \"ruleId\": \"staff-get-dark-mode\"", "\"rules\": [ null,\n      {\n        \"ruleId\": \"staff-get-dark-mode\"", StringComparison.Ordinal));
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        await RejectedAsync("feature_config.json: item ");
 
         Assert.Equal(before, await sdk.GetStringAsync($"/client/env/{Sample.Environment}/feature-configs"));
         Assert.Equal(HttpStatusCode.OK, (await sdk.GetAsync($"/client/env/{Sample.Environment}/target/x/evaluations")).StatusCode);
@@ -194,14 +200,35 @@ public sealed class OfflineModeTests : IAsyncLifetime
         Assert.Equal("healthy", health.RootElement.GetProperty("cacheStatus").GetString());
     }
 
-    private void EditFlags(Func<string, string> edit)
+    /// <summary>Waits for the loader to log that it refused the environment's files, for the given reason (the whole file read, not a partial write).</summary>
+    private Task RejectedAsync(string reason) => Eventually.TrueAsync(
+        () => Task.FromResult(_logs.Lines.Any(l => l.Contains("rejected, keeping its last good version: " + reason, StringComparison.Ordinal))),
+        TimeSpan.FromSeconds(5), $"the edit was seen and rejected ({reason})");
+
+    /// <summary>
+    /// Edits the target group and expects its patch as the next event: reloads are sequential and a reload's events
+    /// go out in order, so anything announced earlier would come first. A sentinel instead of a quiet window.
+    /// </summary>
+    private async Task AssertNextEventIsALaterEditAsync(SseClient stream, string because)
     {
-        var path = Path.Combine(_envDir, "feature_config.json");
-        var before = File.ReadAllText(path);
+        var path = Path.Combine(_envDir, "segments.json");
+        File.WriteAllText(path, File.ReadAllText(path).Replace("\"values\": [\"beta\"]", "\"values\": [\"gold\"]", StringComparison.Ordinal));
+        var next = await stream.NextEventAsync(TimeSpan.FromSeconds(3));
+        Assert.True(next.GetProperty("domain").GetString() == "target-segment" && next.GetProperty("identifier").GetString() == "beta-testers",
+            $"{because}; came first: {next}");
+    }
+
+    private string FlagsPath => Path.Combine(_envDir, "feature_config.json");
+
+    private string EditedFlags(Func<string, string> edit)
+    {
+        var before = File.ReadAllText(FlagsPath);
         var after = edit(before);
         Assert.NotEqual(before, after);
-        File.WriteAllText(path, after);
+        return after;
     }
+
+    private void EditFlags(Func<string, string> edit) => File.WriteAllText(FlagsPath, EditedFlags(edit));
 
     private static StringContent Json(string body) => new(body, System.Text.Encoding.UTF8, "application/json");
 }

@@ -55,9 +55,11 @@ public sealed class HarnessSdkTests : IAsyncLifetime
 
         // Edit the value served to this target without touching the flag's version, as a person would.
         var path = Path.Combine(Sample.EnvironmentDirectory(configDir), "feature_config.json");
-        var watch = Stopwatch.StartNew();
-        File.WriteAllText(path, File.ReadAllText(path).Replace("Hello, beta tester", "Edited while streaming", StringComparison.Ordinal));
+        var edited = File.ReadAllText(path).Replace("Hello, beta tester", "Edited while streaming", StringComparison.Ordinal);
+        var watch = Stopwatch.StartNew(); // from the write
+        File.WriteAllText(path, edited);
         var changed = await sdk.NextAsync(TimeSpan.FromSeconds(20), "changed", "timeout");
+        watch.Stop();
 
         Assert.Equal("changed", changed.GetProperty("event").GetString());
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3), $"the change took {watch.Elapsed} to reach the SDK");

@@ -5,7 +5,7 @@ using FfProxy.Core.Caching;
 using FfProxy.Tests.Fakes;
 using FfProxy.Tests.Fixtures;
 
-namespace FfProxy.Tests.Primary;
+namespace FfProxy.Tests.Metrics;
 
 /// <summary>Metrics and targets reaching SaaS (spec §3.7, §3.8) from the Primary's intake and from stream:sdk_metrics.</summary>
 public sealed class MetricsForwardingTests(RedisServer redis) : IClassFixture<RedisServer>
@@ -16,7 +16,7 @@ public sealed class MetricsForwardingTests(RedisServer redis) : IClassFixture<Re
     [Fact]
     public async Task Metrics_from_sdks_and_from_replicas_are_aggregated_and_posted_per_environment_on_the_timer()
     {
-        await using var proxy = await OnlineProxy.StartAsync(redis, new Dictionary<string, string> { ["METRIC_POST_DURATION"] = "1" });
+        await using var proxy = await OnlineProxy.StartReadingMetricsStreamAsync(redis, new Dictionary<string, string> { ["METRIC_POST_DURATION"] = "1" });
         using var client = await proxy.Primary.AuthenticatedClientAsync(OnlineProxy.ServerKey);
 
         for (var i = 0; i < 2; i++)
@@ -29,7 +29,6 @@ public sealed class MetricsForwardingTests(RedisServer redis) : IClassFixture<Re
         await using (var connection = await redis.ConnectAsync())
         {
             var entry = $$"""{"environment_id":"{{Env}}","metricsData":{{MetricsJson(3)}},"targetData":[{"identifier":"from-replica","name":"r","attributes":[]}]}""";
-            await Task.Delay(300); // the reader starts from $, after the Primary is up
             await connection.GetDatabase().StreamAddAsync(CacheKeys.SdkMetricsStream, "event", entry);
         }
 
@@ -50,8 +49,7 @@ public sealed class MetricsForwardingTests(RedisServer redis) : IClassFixture<Re
     [Fact]
     public async Task One_mebibyte_of_metrics_is_posted_at_once_without_waiting_for_the_timer()
     {
-        await using var proxy = await OnlineProxy.StartAsync(redis, new Dictionary<string, string> { ["METRIC_POST_DURATION"] = "3600" });
-        await Task.Delay(300);
+        await using var proxy = await OnlineProxy.StartReadingMetricsStreamAsync(redis, new Dictionary<string, string> { ["METRIC_POST_DURATION"] = "3600" });
         await using (var connection = await redis.ConnectAsync())
         {
             var padding = new string('x', 1000);
@@ -78,7 +76,11 @@ public sealed class MetricsForwardingTests(RedisServer redis) : IClassFixture<Re
         Assert.Equal(OnlineProxy.ServerKey, forwarded["apiKey"]!.GetValue<string>());
         Assert.Equal("forward-me", forwarded["target"]!["identifier"]!.GetValue<string>());
         Assert.Equal("pro", forwarded["target"]!["attributes"]!["plan"]!.GetValue<string>());
-        await Task.Delay(1500);
+        await Eventually.TrueAsync(() => Task.FromResult(proxy.Logs.All.Contains("Metrics forwarding is disabled (METRIC_POST_DURATION=0)", StringComparison.Ordinal)),
+            Within, "the forwarder saw the setting");
+
+        // Stopped, the Primary has made every post it would make (a shutdown flush included): none.
+        await proxy.StopPrimaryAsync();
         Assert.Empty(proxy.Saas.MetricsPosts);
     }
 
@@ -89,12 +91,31 @@ public sealed class MetricsForwardingTests(RedisServer redis) : IClassFixture<Re
         proxy.Saas.FailMetricsWith = HttpStatusCode.InternalServerError;
         using var client = await proxy.Primary.AuthenticatedClientAsync(OnlineProxy.ServerKey);
 
-        using var response = await client.PostAsync($"/metrics/{Env}", Body(count: 1, target: "t"));
+        using (var refused = await client.PostAsync($"/metrics/{Env}", Body(count: 1, target: "refused")))
+        {
+            Assert.Equal(HttpStatusCode.OK, refused.StatusCode);
+        }
 
-        await Eventually.TrueAsync(() => Task.FromResult(proxy.Saas.MetricsPosts.Count >= 2), Within, "the metrics and the targets were posted once each");
-        await Task.Delay(2500); // long enough for retries, and for a next flush that must not resend the dropped batches
+        // Both posts (metrics, targets) failed and were dropped: logged once the client gave up, so retries would show by now.
+        await Eventually.TrueAsync(() => Task.FromResult(DroppedBatches(proxy) == 2), Within, "the metrics and the targets were refused and dropped");
         Assert.Equal(2, proxy.Saas.MetricsPosts.Count);
+
+        // The next flush carries only what came in since: the dropped batches are not resent.
+        proxy.Saas.FailMetricsWith = null;
+        using (var accepted = await client.PostAsync($"/metrics/{Env}", Body(count: 5, target: "accepted")))
+        {
+            Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        }
+
+        await Eventually.TrueAsync(() => Task.FromResult(proxy.Saas.MetricsPosts.Count == 4), Within, "the next flush posted the new metrics and targets");
+        var next = proxy.Saas.MetricsPosts.Skip(2).Select(p => p.Json!).ToList();
+        Assert.Equal(5, next.SelectMany(p => p["metricsData"]?.AsArray() ?? []).Sum(m => m!["count"]!.GetValue<int>()));
+        Assert.Equal(["accepted"], next.SelectMany(p => p["targetData"]?.AsArray() ?? []).Select(t => t!["identifier"]!.GetValue<string>()));
+        Assert.Equal(2, DroppedBatches(proxy));
     }
+
+    private static int DroppedBatches(OnlineProxy proxy) =>
+        proxy.Logs.Lines.Count(l => l.Contains($"Posting metrics of environment {Env} failed; the batch is dropped", StringComparison.Ordinal));
 
     private static string MetricsJson(int count) => $$"""
         [{"timestamp":1700000000000,"count":{{count}},"metricsType":"FFMETRICS","attributes":[{"key":"featureIdentifier","value":"dark_mode"},{"key":"featureName","value":"dark_mode"},

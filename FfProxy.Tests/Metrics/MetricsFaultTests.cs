@@ -4,7 +4,7 @@ using FfProxy.Core.Caching;
 using FfProxy.Tests.Fixtures;
 using FfProxy.Tests.Replica;
 
-namespace FfProxy.Tests.Faults;
+namespace FfProxy.Tests.Metrics;
 
 /// <summary>
 /// Issue 11: SDK metrics a Replica accepted are not lost when the Primary stops or restarts, or when Redis is away
@@ -19,7 +19,7 @@ public sealed class MetricsFaultTests(RedisServer redis) : IClassFixture<RedisSe
     public async Task Metrics_held_at_a_graceful_stop_are_flushed_and_those_accepted_while_no_primary_ran_are_forwarded_after_its_restart()
     {
         // A flush interval longer than the test: only the shutdown flush can post the first batch.
-        await using var proxy = await OnlineProxy.StartAsync(redis, new Dictionary<string, string> { ["METRIC_POST_DURATION"] = "600" });
+        await using var proxy = await OnlineProxy.StartReadingMetricsStreamAsync(redis, new Dictionary<string, string> { ["METRIC_POST_DURATION"] = "600" });
         await using var replica = ReplicaTests.StartReplica(redis.Address);
         await ReplicaTests.WaitForReplicaStateAsync(replica, "CONNECTED");
         using var client = await replica.AuthenticatedClientAsync(OnlineProxy.ServerKey);
@@ -40,7 +40,7 @@ public sealed class MetricsFaultTests(RedisServer redis) : IClassFixture<RedisSe
     [Fact]
     public async Task A_replica_keeps_the_metrics_it_accepts_while_redis_is_away_and_writes_them_when_it_is_back()
     {
-        await using var proxy = await OnlineProxy.StartAsync(redis, new Dictionary<string, string>
+        await using var proxy = await OnlineProxy.StartReadingMetricsStreamAsync(redis, new Dictionary<string, string>
         {
             ["METRIC_POST_DURATION"] = "1",
             ["FfProxy:Saas:MetricsStreamBackoff"] = "00:00:00.500",
