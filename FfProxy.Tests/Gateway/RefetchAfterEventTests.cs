@@ -46,7 +46,8 @@ public sealed class RefetchAfterEventTests(RedisServer redis) : IClassFixture<Re
                 for (var edit = 0; edit < 3; edit++)
                 {
                     var written = proxy.Saas.SetFlag(Env, FakeSaas.Flag("dark_mode", serve: edit % 2 == 0 ? "false" : "true", environment: Env));
-                    var announced = await NextFlagEventAsync(stream, "dark_mode");
+                    // A Replica just unfrozen replays what it missed (older versions) to streams that joined it meanwhile.
+                    var announced = await NextFlagEventAsync(stream, "dark_mode", written);
                     Assert.Equal(written, announced);
 
                     // What an SDK does on the event: fetch the flag by id, at once, with its token.
@@ -61,12 +62,14 @@ public sealed class RefetchAfterEventTests(RedisServer redis) : IClassFixture<Re
         }
     }
 
-    private static async Task<long> NextFlagEventAsync(SseClient stream, string identifier)
+    /// <summary>The next event of the flag announcing at least <paramref name="version"/>.</summary>
+    private static async Task<long> NextFlagEventAsync(SseClient stream, string identifier, long version)
     {
         while (true)
         {
             var data = await stream.NextEventAsync(Within);
-            if (data.GetProperty("domain").GetString() == "flag" && data.GetProperty("identifier").GetString() == identifier)
+            if (data.GetProperty("domain").GetString() == "flag" && data.GetProperty("identifier").GetString() == identifier
+                && data.GetProperty("version").GetInt64() >= version)
             {
                 return data.GetProperty("version").GetInt64();
             }
