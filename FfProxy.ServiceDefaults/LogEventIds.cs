@@ -50,6 +50,7 @@ public static class LogEventIds
         public const int TargetTooLarge = 416;
         public const int StoreUnavailable = 417;
         public const int HeartbeatDisabled = 418;
+        public const int TargetBudgetSpent = 419;
     }
 
     public static class Hosting

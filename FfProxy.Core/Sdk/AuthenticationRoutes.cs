@@ -17,6 +17,7 @@ internal sealed partial class AuthenticationRoutes(
     TokenService tokens,
     ITargetForwarder targetForwarder,
     TargetCache targets,
+    TargetStoreBudget budget,
     ILogger<AuthenticationRoutes> logger)
 {
     /// <summary>Largest target (serialized JSON) stored and forwarded from <c>/client/auth</c>.</summary>
@@ -117,6 +118,13 @@ internal sealed partial class AuthenticationRoutes(
             return false;
         }
 
+        if (!budget.TryTake(environment, stored.Identifier))
+        {
+            // Bounds what a public client key can make the store keep; authentication still succeeds.
+            LogTargetBudgetSpent(logger, environment, TargetStoreBudget.MaxPerEnvironment);
+            return false;
+        }
+
         try
         {
             targets.Set(environment, stored.Identifier, stored);
@@ -140,6 +148,9 @@ internal sealed partial class AuthenticationRoutes(
 
     [LoggerMessage(EventId = LogEventIds.Sdk.TargetTooLarge, Level = LogLevel.Warning, Message = "Target of {Size} bytes authenticated in environment {Environment} is over the limit; not stored or forwarded")]
     private static partial void LogTargetTooLarge(ILogger logger, string environment, int size);
+
+    [LoggerMessage(EventId = LogEventIds.Sdk.TargetBudgetSpent, Level = LogLevel.Warning, Message = "Environment {Environment} already has {Limit} targets stored by this process in the expiry window; a new one is not stored or forwarded")]
+    private static partial void LogTargetBudgetSpent(ILogger logger, string environment, int limit);
 
     [LoggerMessage(EventId = LogEventIds.Sdk.TargetSaveFailed, Level = LogLevel.Warning, Message = "Could not store the authenticated target in environment {Environment}")]
     private static partial void LogTargetSaveFailed(ILogger logger, string environment, Exception exception);

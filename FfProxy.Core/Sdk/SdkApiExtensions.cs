@@ -34,6 +34,7 @@ public static class SdkApiExtensions
         var heartbeat = builder.Configuration.GetValue("FfProxy:StreamHeartbeatSeconds", 15.0);
         services.TryAddSingleton(new SdkStreamSettings(TimeSpan.FromSeconds(heartbeat)));
         services.TryAddSingleton<TargetCache>();
+        services.TryAddSingleton<TargetStoreBudget>();
         services.TryAddSingleton<AuthenticationRoutes>();
         services.TryAddSingleton<ConfigRoutes>();
         services.TryAddSingleton<EvaluationRoutes>();
