@@ -73,8 +73,12 @@ public sealed class ProxyMetrics
 
     public void RecordTokenVerified(bool legacySecret) => (legacySecret ? _legacySecretTokens : _currentSecretTokens).Add(1);
 
-    public void RecordSdkEventPublished(string topic, int connections) =>
-        _sdkEventsPublished.Add(1, new("topic", topic), new("error", connections >= 0 ? "false" : "err_publishing"));
+    /// <summary>
+    /// An event handed to this instance's SDK streams. Unlike the Go proxy's POST to Pushpin, handing it to the in-process
+    /// hub cannot fail (a stream too slow to take it is closed and reconnects), so the error label is always "false".
+    /// </summary>
+    public void RecordSdkEventPublished(string topic) =>
+        _sdkEventsPublished.Add(1, new("topic", topic), new("error", "false"));
 
     private static string StatusCodeText(int code) => code switch
     {

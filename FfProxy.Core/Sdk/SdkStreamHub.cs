@@ -60,7 +60,7 @@ public sealed partial class SdkStreamHub
             }
         }
 
-        _metrics.RecordSdkEventPublished(message.Environment, delivered);
+        _metrics.RecordSdkEventPublished(message.Environment);
         LogPublished(_logger, message.Event, message.Domain, message.Identifier, message.Environment, delivered);
         return delivered;
     }
