@@ -42,12 +42,15 @@ public class EvaluationBenchmarks
     public async Task CleanupAsync() => await _proxy.DisposeAsync();
 
     [Benchmark(Description = "evaluate every sample flag for a target")]
-    public int EvaluateAll()
+    public int EvaluateAll() => ServedByReference(_evaluator, _snapshot, _target);
+
+    /// <summary>How many of the snapshot's flags the reference evaluator serves a variation for.</summary>
+    internal static int ServedByReference(Evaluator evaluator, EnvironmentSnapshot snapshot, Target target)
     {
         var served = 0;
-        foreach (var flag in _snapshot.Flags)
+        foreach (var flag in snapshot.Flags)
         {
-            if (_evaluator.Evaluate(flag, _target, _snapshot).Variation is not null)
+            if (evaluator.Evaluate(flag, target, snapshot).Variation is not null)
             {
                 served++;
             }

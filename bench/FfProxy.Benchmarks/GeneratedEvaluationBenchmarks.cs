@@ -52,19 +52,7 @@ public class GeneratedEvaluationBenchmarks
     public Task<int> OneEvaluation() => _proxy.GetAsync(_one);
 
     [Benchmark(Description = "reference Evaluator, 200 flags (no body)")]
-    public int EvaluateAllByReference()
-    {
-        var served = 0;
-        foreach (var flag in _snapshot.Flags)
-        {
-            if (_evaluator.Evaluate(flag, _target, _snapshot).Variation is not null)
-            {
-                served++;
-            }
-        }
-
-        return served;
-    }
+    public int EvaluateAllByReference() => EvaluationBenchmarks.ServedByReference(_evaluator, _snapshot, _target);
 
     [Benchmark(Description = "evaluation plan, 200 flags into the body")]
     public int WriteAllByPlan() => _snapshot.EvaluationPlan.WriteAll(_target, _body);
