@@ -123,16 +123,11 @@ public static class LogEventIds
 
     public static class Evaluation
     {
-        public const int EvaluationPlanCycle = 1001;
-        public const int EvaluatorCycle = 1002;
-        public const int EvaluationPlanTooDeep = 1003;
-        public const int EvaluatorTooDeep = 1004;
-        public const int EvaluationPlanGroupCycle = 1005;
-        public const int EvaluatorGroupCycle = 1006;
-        public const int EvaluationPlanRuleWithoutServe = 1007;
-        public const int EvaluatorRuleWithoutServe = 1008;
-        public const int EvaluationPlanRegexTimeout = 1009;
-        public const int EvaluatorRegexTimeout = 1010;
+        public const int Cycle = 1001;
+        public const int TooDeep = 1002;
+        public const int GroupCycle = 1003;
+        public const int RuleWithoutServe = 1004;
+        public const int RegexTimeout = 1005;
     }
 
     public static class Saas

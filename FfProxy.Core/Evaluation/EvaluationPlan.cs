@@ -16,7 +16,7 @@ namespace FfProxy.Core.Evaluation;
 /// evaluation object of every flag pre-encoded. A request resolves each target attribute and each group's
 /// decision at most once, and copies fragments: it allocates nothing per flag.
 /// </summary>
-public sealed partial class EvaluationPlan
+public sealed class EvaluationPlan
 {
     public static readonly EvaluationPlan Empty = Compile([], FrozenDictionary<string, Segment>.Empty);
 
@@ -193,7 +193,7 @@ public sealed partial class EvaluationPlan
                     break;
                 }
 
-                LogRuleWithoutServe(_logger, rule.RuleId);
+                Evaluator.LogRuleWithoutServe(_logger, rule.RuleId);
             }
         }
 
@@ -215,7 +215,7 @@ public sealed partial class EvaluationPlan
         var flag = _flags[index];
         if (scope.FlagDepth >= Evaluator.MaxDepth)
         {
-            LogTooDeep(_logger, flag.Feature);
+            Evaluator.LogTooDeep(_logger, flag.Feature);
             return false;
         }
 
@@ -233,7 +233,7 @@ public sealed partial class EvaluationPlan
                 var parent = _flags[parentIndex];
                 if (scope.FlagPath.AsSpan(0, scope.FlagDepth).Contains(parentIndex))
                 {
-                    LogCycle(_logger, flag.Feature, parent.Feature);
+                    Evaluator.LogCycle(_logger, flag.Feature, parent.Feature);
                     return false;
                 }
 
@@ -330,7 +330,7 @@ public sealed partial class EvaluationPlan
         }
         catch (RegexMatchTimeoutException)
         {
-            LogRegexTimeout(_logger, clause.Expected);
+            Evaluator.LogRegexTimeout(_logger, clause.Expected);
             return false;
         }
     }
@@ -386,7 +386,7 @@ public sealed partial class EvaluationPlan
         else if (scope.GroupPath.AsSpan(0, scope.GroupDepth).Contains(index) || scope.GroupDepth >= Evaluator.MaxDepth)
         {
             // Nested segmentMatch that loops back: fail closed instead of recursing forever.
-            LogGroupCycle(_logger, group.Identifier);
+            Evaluator.LogGroupCycle(_logger, group.Identifier);
             decision = GroupDecision.Excluded;
         }
         else
@@ -458,21 +458,6 @@ public sealed partial class EvaluationPlan
 
         return distribution.Variations[^1];
     }
-
-    [LoggerMessage(EventId = LogEventIds.Evaluation.EvaluationPlanCycle, Level = LogLevel.Warning, Message = "Prerequisite cycle: flag {Flag} depends on {Prerequisite} which is already being evaluated; serving the off variation")]
-    private static partial void LogCycle(ILogger logger, string flag, string prerequisite);
-
-    [LoggerMessage(EventId = LogEventIds.Evaluation.EvaluationPlanTooDeep, Level = LogLevel.Warning, Message = "Prerequisite chain of flag {Flag} is deeper than the limit; serving the off variation")]
-    private static partial void LogTooDeep(ILogger logger, string flag);
-
-    [LoggerMessage(EventId = LogEventIds.Evaluation.EvaluationPlanGroupCycle, Level = LogLevel.Warning, Message = "Target group {Group} refers back to itself through its rules; treating the target as not a member")]
-    private static partial void LogGroupCycle(ILogger logger, string group);
-
-    [LoggerMessage(EventId = LogEventIds.Evaluation.EvaluationPlanRuleWithoutServe, Level = LogLevel.Debug, Message = "Rule {RuleId} matched but serves nothing; trying the next rule")]
-    private static partial void LogRuleWithoutServe(ILogger logger, string ruleId);
-
-    [LoggerMessage(EventId = LogEventIds.Evaluation.EvaluationPlanRegexTimeout, Level = LogLevel.Warning, Message = "Regular expression {Pattern} timed out; treating the clause as false")]
-    private static partial void LogRegexTimeout(ILogger logger, string pattern);
 
     private enum GroupDecision : byte
     {

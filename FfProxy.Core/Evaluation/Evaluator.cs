@@ -451,18 +451,18 @@ internal sealed partial class Evaluator(ILogger<Evaluator>? logger = null)
         return false;
     }
 
-    [LoggerMessage(EventId = LogEventIds.Evaluation.EvaluatorCycle, Level = LogLevel.Warning, Message = "Prerequisite cycle: flag {Flag} depends on {Prerequisite} which is already being evaluated; serving the off variation")]
-    private static partial void LogCycle(ILogger logger, string flag, string prerequisite);
+    [LoggerMessage(EventId = LogEventIds.Evaluation.Cycle, Level = LogLevel.Warning, Message = "Prerequisite cycle: flag {Flag} depends on {Prerequisite} which is already being evaluated; serving the off variation")]
+    internal static partial void LogCycle(ILogger logger, string flag, string prerequisite);
 
-    [LoggerMessage(EventId = LogEventIds.Evaluation.EvaluatorTooDeep, Level = LogLevel.Warning, Message = "Prerequisite chain of flag {Flag} is deeper than the limit; serving the off variation")]
-    private static partial void LogTooDeep(ILogger logger, string flag);
+    [LoggerMessage(EventId = LogEventIds.Evaluation.TooDeep, Level = LogLevel.Warning, Message = "Prerequisite chain of flag {Flag} is deeper than the limit; serving the off variation")]
+    internal static partial void LogTooDeep(ILogger logger, string flag);
 
-    [LoggerMessage(EventId = LogEventIds.Evaluation.EvaluatorGroupCycle, Level = LogLevel.Warning, Message = "Target group {Group} refers back to itself through its rules; treating the target as not a member")]
-    private static partial void LogGroupCycle(ILogger logger, string group);
+    [LoggerMessage(EventId = LogEventIds.Evaluation.GroupCycle, Level = LogLevel.Warning, Message = "Target group {Group} refers back to itself through its rules; treating the target as not a member")]
+    internal static partial void LogGroupCycle(ILogger logger, string group);
 
-    [LoggerMessage(EventId = LogEventIds.Evaluation.EvaluatorRuleWithoutServe, Level = LogLevel.Debug, Message = "Rule {RuleId} matched but serves nothing; trying the next rule")]
-    private static partial void LogRuleWithoutServe(ILogger logger, string ruleId);
+    [LoggerMessage(EventId = LogEventIds.Evaluation.RuleWithoutServe, Level = LogLevel.Debug, Message = "Rule {RuleId} matched but serves nothing; trying the next rule")]
+    internal static partial void LogRuleWithoutServe(ILogger logger, string ruleId);
 
-    [LoggerMessage(EventId = LogEventIds.Evaluation.EvaluatorRegexTimeout, Level = LogLevel.Warning, Message = "Regular expression {Pattern} timed out; treating the clause as false")]
-    private static partial void LogRegexTimeout(ILogger logger, string pattern);
+    [LoggerMessage(EventId = LogEventIds.Evaluation.RegexTimeout, Level = LogLevel.Warning, Message = "Regular expression {Pattern} timed out; treating the clause as false")]
+    internal static partial void LogRegexTimeout(ILogger logger, string pattern);
 }
