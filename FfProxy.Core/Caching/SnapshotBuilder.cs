@@ -1,9 +1,5 @@
-using System.Buffers;
 using System.Collections.Frozen;
-using System.Security.Cryptography;
-using System.Text.Encodings.Web;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using FfProxy.Core.Configuration;
 using FfProxy.Core.Domain;
 using FfProxy.Core.Evaluation;
@@ -12,13 +8,12 @@ using Microsoft.Extensions.Logging;
 namespace FfProxy.Core.Caching;
 
 /// <summary>
-/// Turns stored environment data into an <see cref="EnvironmentSnapshot"/>: response bytes for every
-/// variant of every read route, and the parsed model evaluation needs. Runs on change, never per request.
+/// Turns stored environment data into an <see cref="EnvironmentSnapshot"/>: response bytes for every variant of every
+/// read route, written in one pass over the stored lists without building a DOM, each item body a slice of its list.
+/// The parsed model evaluation needs is built from the served bytes when first wanted. Runs on change, never per request.
 /// </summary>
 public sealed partial class SnapshotBuilder(ProxyOptions options, ILogger<SnapshotBuilder> logger, ILogger<EvaluationPlan> planLogger)
 {
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
     public EnvironmentSnapshot Build(StoredEnvironment stored)
     {
         if (!stored.Exists)
@@ -26,150 +21,207 @@ public sealed partial class SnapshotBuilder(ProxyOptions options, ILogger<Snapsh
             return EnvironmentSnapshot.Empty(stored.Environment);
         }
 
-        var flagNodes = ParseArray(stored.FeatureConfigs, stored.Environment, "feature-configs");
-        var flags = new List<FeatureConfig>(flagNodes.Count);
-        var flagById = new Dictionary<string, FeatureConfig>(StringComparer.Ordinal);
-        var flagBodies = new Dictionary<string, ResponseBody>(StringComparer.Ordinal);
-        var servedFlagNodes = new List<JsonNode>(flagNodes.Count);
-        foreach (var node in flagNodes)
-        {
-            // The .NET SDK fails on a null variationToTargetMap; the Go proxy always sends an array.
-            if (node["variationToTargetMap"] is null)
-            {
-                node["variationToTargetMap"] = new JsonArray();
-            }
-
-            var flag = Deserialize(node, ProxyJsonContext.Default.FeatureConfig, stored.Environment);
-            if (flag is null || string.IsNullOrEmpty(flag.Feature) || flagById.ContainsKey(flag.Feature))
-            {
-                continue;
-            }
-
-            if (ConfigValidation.Problem(flag) is { } flagProblem)
-            {
-                LogInvalid(logger, stored.Environment, flagProblem);
-                continue;
-            }
-
-            flag = FlagPreparation.Prepare(flag);
-            flags.Add(flag);
-            flagById[flag.Feature] = flag;
-            flagBodies[flag.Feature] = Body(node);
-            servedFlagNodes.Add(node);
-        }
-
-        var segmentNodes = ParseArray(stored.Segments, stored.Environment, "segments");
-        var legacy = new List<JsonNode>(segmentNodes.Count);
-        var v2 = new List<JsonNode>(segmentNodes.Count);
-        var legacyById = new Dictionary<string, ResponseBody>(StringComparer.Ordinal);
-        var v2ById = new Dictionary<string, ResponseBody>(StringComparer.Ordinal);
-        var segmentById = new Dictionary<string, Segment>(StringComparer.Ordinal);
-        foreach (var node in segmentNodes)
-        {
-            var segment = Deserialize(node, ProxyJsonContext.Default.Segment, stored.Environment);
-            if (segment is null || string.IsNullOrEmpty(segment.Identifier) || segmentById.ContainsKey(segment.Identifier))
-            {
-                continue;
-            }
-
-            if (ConfigValidation.Problem(segment) is { } segmentProblem)
-            {
-                LogInvalid(logger, stored.Environment, segmentProblem);
-                continue;
-            }
-
-            // Spec §2.8: one variant carries only legacy rules, the other only servingRules.
-            var withLegacy = node.DeepClone().AsObject();
-            withLegacy.Remove("servingRules");
-            var withServing = node.DeepClone().AsObject();
-            withServing.Remove("rules");
-            legacy.Add(withLegacy);
-            v2.Add(withServing);
-            legacyById[segment.Identifier] = Body(withLegacy);
-            v2ById[segment.Identifier] = Body(withServing);
-
-            segment = FlagPreparation.Prepare(options.AndRules ? segment : segment with { ServingRules = null });
-            segmentById[segment.Identifier] = segment;
-        }
-
-        var segmentsForEvaluation = segmentById.ToFrozenDictionary(StringComparer.Ordinal);
+        var (featureConfigs, flagById, flagVersions) = BuildFlags(stored);
+        var (segments, segmentById, segmentsV2, segmentV2ById, segmentVersions) = BuildSegments(stored);
         return new EnvironmentSnapshot(
             stored.Environment,
             exists: true,
-            // The list holds exactly the flags served by identifier: what is skipped here is skipped in both.
-            Body(new JsonArray([.. servedFlagNodes])),
-            flagBodies.ToFrozenDictionary(StringComparer.Ordinal),
-            Body(new JsonArray([.. legacy])),
-            legacyById.ToFrozenDictionary(StringComparer.Ordinal),
-            Body(new JsonArray([.. v2])),
-            v2ById.ToFrozenDictionary(StringComparer.Ordinal),
-            flags,
-            flagById.ToFrozenDictionary(StringComparer.Ordinal),
-            segmentsForEvaluation,
-            EvaluationPlan.Compile(flags, segmentsForEvaluation, planLogger),
+            featureConfigs,
+            flagById,
+            segments,
+            segmentById,
+            segmentsV2,
+            segmentV2ById,
+            flagVersions,
+            segmentVersions,
+            ParseForEvaluation,
             stored.ApiKeys.ToFrozenSet(StringComparer.Ordinal));
     }
 
-    private List<JsonObject> ParseArray(byte[]? json, string env, string what)
+    /// <summary>The list holds exactly the flags served by identifier: what is skipped here is skipped in both.</summary>
+    private (ResponseBody, FrozenDictionary<string, ResponseBody>, Dictionary<string, long>) BuildFlags(StoredEnvironment stored)
     {
-        var result = new List<JsonObject>();
-        if (json is null)
+        var versions = new Dictionary<string, long>(StringComparer.Ordinal);
+        var ranges = new List<(string Id, Range Range)>();
+        byte[] list;
+        using (var writer = new ListBodyWriter((stored.FeatureConfigs?.Length ?? 0) + 64))
         {
-            return result;
-        }
-
-        try
-        {
-            if (JsonNode.Parse(json) is JsonArray array)
+            try
             {
-                foreach (var item in array)
+                var reader = new Utf8JsonReader(stored.FeatureConfigs ?? "[]"u8.ToArray());
+                while (NextItem(ref reader))
                 {
-                    if (item is JsonObject obj)
+                    JsonItemCopier.CopyObject(ref reader, writer.BeginItem(), [], emptyTargetMapForNull: true);
+                    var flag = Deserialize(writer.CurrentItem, ProxyJsonContext.Default.FeatureConfig, stored.Environment);
+                    if (flag is null || string.IsNullOrEmpty(flag.Feature) || versions.ContainsKey(flag.Feature))
                     {
-                        result.Add(obj);
+                        writer.Discard();
+                        continue;
                     }
+
+                    if (ConfigValidation.Problem(flag) is { } problem)
+                    {
+                        LogInvalid(logger, stored.Environment, problem);
+                        writer.Discard();
+                        continue;
+                    }
+
+                    versions[flag.Feature] = flag.Version ?? 0;
+                    ranges.Add((flag.Feature, writer.Commit()));
                 }
-
-                // Detach so each object can be re-parented into response arrays.
-                array.Clear();
             }
-        }
-        catch (JsonException ex)
-        {
-            LogUnreadable(logger, env, what, ex);
+            catch (Exception ex) when (ex is JsonException or ArgumentException or InvalidOperationException)
+            {
+                // Malformed JSON or text the writer refuses (invalid UTF-8): nothing of the list is served.
+                LogUnreadable(logger, stored.Environment, "feature-configs", ex);
+                writer.Clear();
+                versions.Clear();
+                ranges.Clear();
+            }
+
+            list = writer.ToArray();
         }
 
-        return result;
+        var byId = ranges.ToFrozenDictionary(r => r.Id, r => new ResponseBody(list.AsMemory(r.Range)), StringComparer.Ordinal);
+        return (new ResponseBody(list), byId, versions);
     }
 
-    private T? Deserialize<T>(JsonNode node, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo, string env)
+    /// <summary>Spec §2.8: one variant of each group carries only legacy rules, the other only servingRules.</summary>
+    private (ResponseBody, FrozenDictionary<string, ResponseBody>, ResponseBody, FrozenDictionary<string, ResponseBody>, Dictionary<string, long>) BuildSegments(StoredEnvironment stored)
+    {
+        var versions = new Dictionary<string, long>(StringComparer.Ordinal);
+        var ranges = new List<(string Id, Range Legacy, Range V2)>();
+        byte[] legacyList, v2List;
+        var source = stored.Segments ?? "[]"u8.ToArray();
+        using (var legacy = new ListBodyWriter(source.Length + 64))
+        using (var v2 = new ListBodyWriter(source.Length + 64))
+        {
+            try
+            {
+                var reader = new Utf8JsonReader(source);
+                while (NextItem(ref reader))
+                {
+                    var start = (int)reader.TokenStartIndex;
+                    var itemReader = reader;
+                    reader.Skip();
+                    var raw = source.AsSpan(start, (int)reader.BytesConsumed - start);
+                    var segment = Deserialize(raw, ProxyJsonContext.Default.Segment, stored.Environment);
+                    if (segment is null || string.IsNullOrEmpty(segment.Identifier) || versions.ContainsKey(segment.Identifier))
+                    {
+                        continue;
+                    }
+
+                    if (ConfigValidation.Problem(segment) is { } problem)
+                    {
+                        LogInvalid(logger, stored.Environment, problem);
+                        continue;
+                    }
+
+                    var v2Reader = itemReader;
+                    JsonItemCopier.CopyObject(ref itemReader, legacy.BeginItem(), "servingRules"u8, emptyTargetMapForNull: false);
+                    JsonItemCopier.CopyObject(ref v2Reader, v2.BeginItem(), "rules"u8, emptyTargetMapForNull: false);
+                    versions[segment.Identifier] = segment.Version ?? 0;
+                    ranges.Add((segment.Identifier, legacy.Commit(), v2.Commit()));
+                }
+            }
+            catch (Exception ex) when (ex is JsonException or ArgumentException or InvalidOperationException)
+            {
+                LogUnreadable(logger, stored.Environment, "segments", ex);
+                legacy.Clear();
+                v2.Clear();
+                versions.Clear();
+                ranges.Clear();
+            }
+
+            legacyList = legacy.ToArray();
+            v2List = v2.ToArray();
+        }
+
+        return (
+            new ResponseBody(legacyList),
+            ranges.ToFrozenDictionary(r => r.Id, r => new ResponseBody(legacyList.AsMemory(r.Legacy)), StringComparer.Ordinal),
+            new ResponseBody(v2List),
+            ranges.ToFrozenDictionary(r => r.Id, r => new ResponseBody(v2List.AsMemory(r.V2)), StringComparer.Ordinal),
+            versions);
+    }
+
+    /// <summary>
+    /// Moves <paramref name="reader"/> to the next object element of the stored top-level array (the caller consumes
+    /// it); other elements are skipped, and anything but an array holds no items. At the end, text after the array
+    /// makes the whole list unreadable, as it would for a parser.
+    /// </summary>
+    private static bool NextItem(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType == JsonTokenType.None && (!reader.Read() || reader.TokenType != JsonTokenType.StartArray))
+        {
+            return false;
+        }
+
+        while (reader.Read())
+        {
+            if (reader.CurrentDepth == 0)
+            {
+                while (reader.Read())
+                {
+                    // Utf8JsonReader throws on anything but whitespace after the top-level value.
+                }
+
+                return false;
+            }
+
+            if (reader.TokenType == JsonTokenType.StartObject)
+            {
+                return true;
+            }
+
+            reader.Skip();
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// The evaluation model of <paramref name="snapshot"/>, parsed from its served bytes: they hold exactly the valid,
+    /// unique items, already normalised, so parsing them again gives what the stored data gave.
+    /// </summary>
+    private EvaluationModel ParseForEvaluation(EnvironmentSnapshot snapshot)
+    {
+        var flags = JsonSerializer.Deserialize(snapshot.FeatureConfigs.Json.Span, ProxyJsonContext.Default.ListFeatureConfig) ?? [];
+        for (var i = 0; i < flags.Count; i++)
+        {
+            flags[i] = FlagPreparation.Prepare(flags[i]);
+        }
+
+        var legacy = JsonSerializer.Deserialize(snapshot.Segments.Json.Span, ProxyJsonContext.Default.ListSegment) ?? [];
+        var v2 = options.AndRules ? JsonSerializer.Deserialize(snapshot.SegmentsV2.Json.Span, ProxyJsonContext.Default.ListSegment) ?? [] : null;
+        var groups = new Dictionary<string, Segment>(legacy.Count, StringComparer.Ordinal);
+        for (var i = 0; i < legacy.Count; i++)
+        {
+            // The two variants are written in the same order; evaluation sees servingRules only with AND_RULES.
+            var group = legacy[i] with { ServingRules = v2?[i].ServingRules };
+            groups[group.Identifier] = FlagPreparation.Prepare(group);
+        }
+
+        var segmentById = groups.ToFrozenDictionary(StringComparer.Ordinal);
+        return new EvaluationModel(
+            flags,
+            flags.ToFrozenDictionary(f => f.Feature, StringComparer.Ordinal),
+            segmentById,
+            EvaluationPlan.Compile(flags, segmentById, planLogger));
+    }
+
+    private T? Deserialize<T>(ReadOnlySpan<byte> json, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo, string env)
         where T : class
     {
         try
         {
-            return node.Deserialize(typeInfo);
+            return JsonSerializer.Deserialize(json, typeInfo);
         }
         catch (JsonException ex)
         {
             LogUnreadable(logger, env, typeof(T).Name, ex);
             return null;
         }
-    }
-
-    /// <summary>Compact JSON plus the single trailing newline the Go encoder writes; ETag from its hash.</summary>
-    private static ResponseBody Body(JsonNode node)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
-        {
-            node.WriteTo(writer);
-        }
-
-        buffer.Write("\n"u8);
-        var bytes = buffer.WrittenSpan.ToArray();
-        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(bytes, hash);
-        return new ResponseBody(bytes, "\"" + Convert.ToHexStringLower(hash[..16]) + "\"");
     }
 
     [LoggerMessage(EventId = LogEventIds.Caching.Invalid, Level = LogLevel.Error, Message = "Stored configuration of environment {Environment} skipped: {Problem}")]

@@ -147,6 +147,12 @@ public sealed partial class SnapshotCache(ConfigRepository repository, SnapshotB
     {
         if (snapshot.Exists)
         {
+            // An environment that evaluations use gets its new plan here, off the request path.
+            if (_snapshots.TryGetValue(snapshot.Environment, out var previous) && previous.HasEvaluationPlan)
+            {
+                _ = snapshot.EvaluationPlan;
+            }
+
             _snapshots[snapshot.Environment] = snapshot;
         }
         else

@@ -29,7 +29,13 @@ internal static class SdkResponses
             return Task.CompletedTask;
         }
 
-        return WriteBytes(response, StatusCodes.Status200OK, JsonContentType, body.Utf8);
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = JsonContentType;
+        response.ContentLength = body.Length;
+        var writer = response.BodyWriter;
+        writer.Write(body.Json.Span);
+        writer.Write("\n"u8);
+        return writer.FlushAsync().AsTask();
     }
 
     public static Task WriteBytes(HttpResponse response, int status, string contentType, ReadOnlyMemory<byte> body)

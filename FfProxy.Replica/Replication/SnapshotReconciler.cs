@@ -131,14 +131,12 @@ internal sealed partial class SnapshotReconciler(
 
     private int Announce(EnvironmentSnapshot before, EnvironmentSnapshot after)
     {
-        var count = Compare(StreamEvents.FlagDomain, before.FlagById.ToDictionary(f => f.Key, f => f.Value.Version ?? 0),
-            after.FlagById.ToDictionary(f => f.Key, f => f.Value.Version ?? 0), after.Environment);
-        count += Compare(StreamEvents.SegmentDomain, before.SegmentForEvaluationById.ToDictionary(s => s.Key, s => s.Value.Version ?? 0),
-            after.SegmentForEvaluationById.ToDictionary(s => s.Key, s => s.Value.Version ?? 0), after.Environment);
+        var count = Compare(StreamEvents.FlagDomain, before.FlagVersions, after.FlagVersions, after.Environment);
+        count += Compare(StreamEvents.SegmentDomain, before.SegmentVersions, after.SegmentVersions, after.Environment);
         return count;
     }
 
-    private int Compare(string domain, Dictionary<string, long> before, Dictionary<string, long> after, string environment)
+    private int Compare(string domain, IReadOnlyDictionary<string, long> before, IReadOnlyDictionary<string, long> after, string environment)
     {
         var count = 0;
         foreach (var (identifier, version) in after)

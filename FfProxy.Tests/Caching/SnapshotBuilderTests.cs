@@ -26,7 +26,7 @@ public sealed class SnapshotBuilderTests
 
         Assert.Contains(logs.Lines, line => line.Contains("'broken'", StringComparison.Ordinal));
         Assert.False(snapshot.FeatureConfigById.ContainsKey("broken"));
-        using var list = JsonDocument.Parse(snapshot.FeatureConfigs.Utf8);
+        using var list = JsonDocument.Parse(snapshot.FeatureConfigs.Json);
         var served = list.RootElement.EnumerateArray().Select(f => (f.GetProperty("feature").GetString(), f.GetProperty("version").GetInt64())).ToList();
         Assert.Equal([("kept", 1L)], served);
     }
