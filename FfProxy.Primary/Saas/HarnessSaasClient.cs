@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using FfProxy.Core;
@@ -67,28 +68,48 @@ internal sealed partial class HarnessSaasClient(
     }
 
     /// <summary>
-    /// Paged <c>GET /proxy/config</c>: every environment the Proxy Key grants, or only
+    /// Paged <c>GET /proxy/config</c>, all pages at once: every environment the Proxy Key grants, or only
     /// <paramref name="environment"/>. Any failed page fails the whole fetch.
     /// </summary>
     public async Task<ProxyConfig> GetProxyConfigAsync(ProxyToken token, string? environment, CancellationToken cancellationToken)
     {
+        var environments = new List<EnvironmentConfig>();
+        var problems = new List<string>();
+        await foreach (var page in GetProxyConfigPagesAsync(token, environment, cancellationToken).ConfigureAwait(false))
+        {
+            environments.AddRange(page.Environments);
+            problems.AddRange(page.Problems);
+        }
+
+        return new ProxyConfig(environments, problems);
+    }
+
+    /// <summary>
+    /// Paged <c>GET /proxy/config</c>, one page at a time, so a caller can write each page and let it go before the
+    /// next (a whole account held beside the one in memory would double the Primary's memory during a re-sync).
+    /// A failed page ends the enumeration with a <see cref="SaasRequestException"/>. The 5-minute deadline of the
+    /// paging operation covers every page, the caller's time between pages included.
+    /// </summary>
+    public async IAsyncEnumerable<ProxyConfig> GetProxyConfigPagesAsync(
+        ProxyToken token, string? environment, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         using var deadline = new CancellationTokenSource(timings.Value.ConfigFetchTimeout, time);
         using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
-        try
+        for (var page = 0; ; page++)
         {
-            return await FetchPagesAsync(token, environment, either.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new SaasRequestException($"SaaS /proxy/config did not answer within {timings.Value.ConfigFetchTimeout}", inner: ex);
+            var (config, pageCount) = await FetchPageAsync(token, environment, page, either.Token, cancellationToken).ConfigureAwait(false);
+            yield return config;
+            if (page >= pageCount - 1)
+            {
+                yield break;
+            }
         }
     }
 
-    private async Task<ProxyConfig> FetchPagesAsync(ProxyToken token, string? environment, CancellationToken cancellationToken)
+    private async Task<(ProxyConfig Page, int PageCount)> FetchPageAsync(
+        ProxyToken token, string? environment, int page, CancellationToken withDeadline, CancellationToken cancellationToken)
     {
-        var environments = new List<EnvironmentConfig>();
-        var problems = new List<string>();
-        for (var page = 0; ; page++)
+        try
         {
             // Keys in alphabetical order, as the Go client sends them.
             var query = new StringBuilder("?cluster=").Append(Uri.EscapeDataString(token.ClusterIdentifier));
@@ -102,13 +123,15 @@ internal sealed partial class HarnessSaasClient(
                 .Append("&pageSize=").Append(PageSize);
             using var request = new HttpRequestMessage(HttpMethod.Get, ClientUri("/proxy/config" + query));
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Value);
-            using var document = await SendForJsonAsync(request, "/proxy/config", environment ?? "", cancellationToken).ConfigureAwait(false);
+            using var document = await SendForJsonAsync(request, "/proxy/config", environment ?? "", withDeadline).ConfigureAwait(false);
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
                 throw new SaasRequestException("SaaS /proxy/config answered with something other than a JSON object");
             }
 
+            var environments = new List<EnvironmentConfig>();
+            var problems = new List<string>();
             if (root.TryGetProperty("environments", out var envs) && envs.ValueKind == JsonValueKind.Array)
             {
                 foreach (var env in envs.EnumerateArray())
@@ -121,13 +144,12 @@ internal sealed partial class HarnessSaasClient(
             }
 
             var pageCount = root.TryGetProperty("pageCount", out var count) && count.TryGetInt32(out var n) ? n : 1;
-            if (page >= pageCount - 1)
-            {
-                break;
-            }
+            return (new ProxyConfig(environments, problems), pageCount);
         }
-
-        return new ProxyConfig(environments, problems);
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new SaasRequestException($"SaaS /proxy/config did not answer within {timings.Value.ConfigFetchTimeout}", inner: ex);
+        }
     }
 
     /// <summary><c>GET /client/env/{env}/feature-configs/{identifier}</c>.</summary>
