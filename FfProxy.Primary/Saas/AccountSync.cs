@@ -273,9 +273,16 @@ internal sealed partial class AccountSync(
         var options = new ParallelOptions { MaxDegreeOfParallelism = SyncParallelism, CancellationToken = cancellationToken };
         await Parallel.ForEachAsync(environments, options, async (next, token) =>
         {
-            var old = _held.TryGetValue(next.Environment, out var held) ? held : stored.GetValueOrDefault(next.Environment) ?? EnvironmentConfig.Empty(next.Environment);
+            var wasHeld = _held.TryGetValue(next.Environment, out var held);
+            var old = wasHeld ? held! : stored.GetValueOrDefault(next.Environment) ?? EnvironmentConfig.Empty(next.Environment);
             var write = await writer.ApplyAsync(old, next, ItemVersioning.AsReceived, announceCreates, token).ConfigureAwait(false);
-            Hold(write.Stored);
+
+            // An environment held and unchanged keeps its held configuration and inventory entry: replacing them with
+            // equal copies on every re-sync would turn the whole account into old-generation garbage each time.
+            if (write.StoreChanged || !wasHeld)
+            {
+                Hold(write.Stored);
+            }
         }).ConfigureAwait(false);
     }
 
