@@ -66,7 +66,7 @@ internal sealed partial class AccountSync(
             var token = await AuthenticateAsync(cancellationToken).ConfigureAwait(false);
             var granted = new HashSet<string>(StringComparer.Ordinal);
             SyncBaseline? baseline = null;
-            var pages = saas.GetProxyConfigPagesAsync(token, null, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            var pages = saas.GetProxyConfigPagesAsync(token, null, _held, cancellationToken).GetAsyncEnumerator(cancellationToken);
             await using (pages.ConfigureAwait(false))
             {
                 var reading = pages.MoveNextAsync().AsTask();

@@ -75,7 +75,7 @@ internal sealed partial class HarnessSaasClient(
     {
         var environments = new List<EnvironmentConfig>();
         var problems = new List<string>();
-        await foreach (var page in GetProxyConfigPagesAsync(token, environment, cancellationToken).ConfigureAwait(false))
+        await foreach (var page in GetProxyConfigPagesAsync(token, environment, held: null, cancellationToken).ConfigureAwait(false))
         {
             environments.AddRange(page.Environments);
             problems.AddRange(page.Problems);
@@ -88,16 +88,18 @@ internal sealed partial class HarnessSaasClient(
     /// Paged <c>GET /proxy/config</c>, one page at a time, so a caller can write each page and let it go before the
     /// next (a whole account held beside the one in memory would double the Primary's memory during a re-sync).
     /// A failed page ends the enumeration with a <see cref="SaasRequestException"/>. The 5-minute deadline of the
-    /// paging operation covers every page, the caller's time between pages included.
+    /// paging operation covers every page, the caller's time between pages included. An item that is byte for byte
+    /// the one <paramref name="held"/> holds for its environment is that item (see <see cref="ConfigItem.IsExactly"/>).
     /// </summary>
     public async IAsyncEnumerable<ProxyConfig> GetProxyConfigPagesAsync(
-        ProxyToken token, string? environment, [EnumeratorCancellation] CancellationToken cancellationToken)
+        ProxyToken token, string? environment, IReadOnlyDictionary<string, EnvironmentConfig>? held,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var deadline = new CancellationTokenSource(timings.Value.ConfigFetchTimeout, time);
         using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         for (var page = 0; ; page++)
         {
-            var (config, pageCount) = await FetchPageAsync(token, environment, page, either.Token, cancellationToken).ConfigureAwait(false);
+            var (config, pageCount) = await FetchPageAsync(token, environment, page, held, either.Token, cancellationToken).ConfigureAwait(false);
             yield return config;
             if (page >= pageCount - 1)
             {
@@ -107,7 +109,8 @@ internal sealed partial class HarnessSaasClient(
     }
 
     private async Task<(ProxyConfig Page, int PageCount)> FetchPageAsync(
-        ProxyToken token, string? environment, int page, CancellationToken withDeadline, CancellationToken cancellationToken)
+        ProxyToken token, string? environment, int page, IReadOnlyDictionary<string, EnvironmentConfig>? held,
+        CancellationToken withDeadline, CancellationToken cancellationToken)
     {
         try
         {
@@ -136,7 +139,7 @@ internal sealed partial class HarnessSaasClient(
             {
                 foreach (var env in envs.EnumerateArray())
                 {
-                    if (ReadEnvironment(env, problems) is { } config)
+                    if (ReadEnvironment(env, held, problems) is { } config)
                     {
                         environments.Add(config);
                     }
@@ -280,7 +283,7 @@ internal sealed partial class HarnessSaasClient(
         _ => "internal error",
     };
 
-    private static EnvironmentConfig? ReadEnvironment(JsonElement env, List<string> problems)
+    private static EnvironmentConfig? ReadEnvironment(JsonElement env, IReadOnlyDictionary<string, EnvironmentConfig>? held, List<string> problems)
     {
         if (env.ValueKind != JsonValueKind.Object || !env.TryGetProperty("id", out var idElement) || idElement.ValueKind != JsonValueKind.String
             || string.IsNullOrEmpty(idElement.GetString()))
@@ -290,17 +293,35 @@ internal sealed partial class HarnessSaasClient(
         }
 
         var id = idElement.GetString()!;
+        var known = held is not null && held.TryGetValue(id, out var config) ? config : null;
 
         // SaaS always sends the three arrays (the Go proxy would crash otherwise); be tolerant anyway.
         var keys = Elements(env, "apiKeys").Where(k => k.ValueKind == JsonValueKind.String).Select(k => k.GetString()!).ToList();
-        return new EnvironmentConfig(id, keys, Items(env, "featureConfigs", ConfigItem.FromFlag, id, problems), Items(env, "segments", ConfigItem.FromSegment, id, problems), []);
+        return new EnvironmentConfig(id, keys,
+            Items(env, "featureConfigs", "feature", ConfigItem.FromFlag, known?.Flags, id, problems),
+            Items(env, "segments", "identifier", ConfigItem.FromSegment, known?.Segments, id, problems), []);
     }
 
-    private static List<ConfigItem> Items(JsonElement env, string property, Func<JsonElement, ConfigItem> read, string id, List<string> problems)
+    private static List<ConfigItem> Items(JsonElement env, string property, string identifierProperty, Func<JsonElement, ConfigItem> read,
+        IReadOnlyList<ConfigItem>? held, string id, List<string> problems)
     {
+        var known = new Dictionary<string, ConfigItem>(held?.Count ?? 0, StringComparer.Ordinal);
+        foreach (var item in held ?? [])
+        {
+            known.TryAdd(item.Identifier, item);
+        }
+
         var items = new List<ConfigItem>();
         foreach (var element in Elements(env, property))
         {
+            if (known.Count > 0 && element.ValueKind == JsonValueKind.Object
+                && element.TryGetProperty(identifierProperty, out var identifier) && identifier.ValueKind == JsonValueKind.String
+                && known.TryGetValue(identifier.GetString()!, out var previous) && previous.IsExactly(element))
+            {
+                items.Add(previous);
+                continue;
+            }
+
             try
             {
                 items.Add(read(element));
