@@ -4,9 +4,11 @@
 # flags x GROUPS target groups, two SDK keys each. Measures, in this order:
 #   1. start-up full sync: Primary process start -> /health 200 (and configStatus SYNCED); Primary CPU; peak and
 #      settled resident memory (VmHWM, and VmRSS SETTLE seconds later);
-#   2. Replica start -> every environment preloaded: PrimaryFollower preloads before it follows proxy:sse_events, so
-#      "preloaded" is the moment Redis's CLIENT LIST first shows the Replica's connection (client name
-#      bench-replica) on XREAD; then ScaleProbe checks that the Replica serves every environment in full;
+#   2. Replica start -> every environment preloaded: the moment the Replica logs "Preloaded {Count} environments in
+#      {ElapsedMs} ms" (PrimaryFollower, before it follows proxy:sse_events; its ElapsedMs is reported too). Only if
+#      that line never comes (a log level above INFO) "preloaded" is the moment Redis's CLIENT LIST first shows the
+#      Replica's connection (client name bench-replica) on XREAD, the line being given 2 s to follow; then ScaleProbe
+#      checks that the Replica serves every environment in full;
 #   3. storm: STORM flag patch events within 2 s across environments -> every new version in Redis (MGET of each
 #      env-{env}-feature-config-{flag}) and served by the Replica (GET .../feature-configs/{flag} of every changed
 #      flag, not a sample); Primary CPU seconds and peak resident memory during the storm;
@@ -164,14 +166,28 @@ r0=$(ms)
   dotnet "$(dll FfProxy.Replica)" >"$work/replica.log" 2>&1 &
 pids+=($!)
 replica_pid=$!
-r_health="" r_following=""
+r_health="" r_preloaded="" r_following="" preload_line=""
 deadline=$(($(ms) + timeout * 1000))
-while [ -z "$r_health" ] || [ -z "$r_following" ]; do
+while [ -z "$r_health" ] || [ -z "$r_preloaded" ]; do
   [ "$(ms)" -lt "$deadline" ] && kill -0 "$replica_pid" 2>/dev/null || { echo "bench: the Replica did not preload; its log:" >&2; tail -50 "$work/replica.log" >&2; exit 1; }
   [ -n "$r_health" ] || { curl -fsS -o /dev/null "$replica/health" 2>/dev/null && r_health=$(ms); } || true
-  [ -n "$r_following" ] || { rcli CLIENT LIST | grep -q 'name=bench-replica .*cmd=xread' && r_following=$(ms); } || true
-  sleep 0.1
+  if [ -z "$r_preloaded" ]; then
+    # The Replica's own word (LogEventIds.ReplicaReplication.Preloaded); the console logger writes it a moment later.
+    preload_line=$(grep -m1 -o 'Preloaded [0-9]* environments in [0-9]* ms' "$work/replica.log" || true)
+    if [ -n "$preload_line" ]; then
+      r_preloaded=$(ms)
+    else
+      [ -n "$r_following" ] || { rcli CLIENT LIST | grep -q 'name=bench-replica .*cmd=xread' && r_following=$(ms); } || true
+      [ -n "$r_following" ] && [ $(($(ms) - r_following)) -gt 2000 ] && r_preloaded=$r_following || true
+    fi
+  fi
+  [ -n "$r_preloaded" ] && [ -n "$r_health" ] || sleep 0.1
 done
+if [ -n "$preload_line" ]; then
+  preload_how="the Replica logged \"$preload_line\""
+else
+  preload_how="no \"Preloaded\" log line (log level?): first XREAD in CLIENT LIST"
+fi
 replica_preload_hwm=$(status_kb "$replica_pid" VmHWM)
 cmdstats "$work/cmd3"
 sleep "$settle"
@@ -179,7 +195,7 @@ replica_settled=$(status_kb "$replica_pid" VmRSS)
 probe=(dotnet "$(dll bench/ScaleProbe)")
 probe_args=(--saas "$saas" --redis "127.0.0.1:$redis_port" --replica "$replica" --primary "$primary" --tokens "$work/tokens" --timeout "$timeout")
 "${probe[@]}" tokens "${probe_args[@]}" >"$work/tokens.out" || { echo "bench: ScaleProbe tokens failed" >&2; exit 1; }
-echo "replica: preloaded after $(secs "$r0" "$r_following") s; $(value replica_incomplete "$work/tokens.out") environments not served in full" >&2
+echo "replica: preloaded after $(secs "$r0" "$r_preloaded") s ($preload_how); $(value replica_incomplete "$work/tokens.out") environments not served in full" >&2
 
 # ---- 3. storm ------------------------------------------------------------------------------------------------
 run_phase() { # name probe-command count: runs ScaleProbe with CPU, peak memory and Redis commands around it
@@ -220,7 +236,7 @@ echo "| start-up full sync, start → \`/health\` 200 | $(secs "$t0" "$t_health"
 echo "| Primary resident memory after that sync | $(mb "$primary_settled") ${settle} s after \`/health\` 200 (peak until then $(mb "$primary_sync_hwm")) |"
 echo "| $(value storm_events "$o") flag \`patch\` events within 2 s across environments ($(value storm_flags "$o") flags) → all new versions in Redis / served by the Replica (every changed flag checked) | Redis $(value redis_s "$o") s, Replica $(value replica_s "$o") s (SaaS answered the last item read at $(value last_item_read_s "$o") s, so Redis had all $(since_read "$o") s after it; events sent by $(value storm_sent_s "$o") s; $(value item_reads "$o") item reads, $(value list_reads "$o") list reads, $(value full_resyncs "$o") full re-syncs); Primary CPU $(value primary_cpu "$o") s, peak $(mb "$(value primary_hwm "$o")"); Replica CPU $(value replica_cpu "$o") s |"
 echo "| \`environmentsAdded\` with $(value added_environments "$a") new environments → last one served by the Replica | $(value replica_s "$a") s (all in Redis $(value redis_s "$a") s; $(value config_environment_pages "$a") single-environment pages, $(value auth_requests "$a") re-auths, $(value full_resyncs "$a") full re-syncs); Primary CPU $(value primary_cpu "$a") s, peak $(mb "$(value primary_hwm "$a")") |"
-echo "| Replica start → every environment preloaded | $(secs "$r0" "$r_following") s (/health 200 at $(secs "$r0" "$r_health") s), peak $(mb "$replica_preload_hwm"), $(mb "$replica_settled") ${settle} s after; $(value replica_incomplete "$work/tokens.out") environments not served in full |"
+echo "| Replica start → every environment preloaded | $(secs "$r0" "$r_preloaded") s ($preload_how; /health 200 at $(secs "$r0" "$r_health") s), peak $(mb "$replica_preload_hwm"), $(mb "$replica_settled") ${settle} s after; $(value replica_incomplete "$work/tokens.out") environments not served in full |"
 echo "| outage with $(value outage_changes "$u") flags changed, then reconnect → Replica serves all | $(value replica_s "$u") s after reconnection was allowed (Redis $(value redis_s "$u") s; stream reopened at $(value stream_reopened_s "$u") s); the Primary's poll at the drop had read every page $(value poll_pages_read_s "$u") s after the drop, the changes came after it; full re-syncs: $(value resyncs_before_reconnect "$u") at the drop, $(value resyncs_after_reconnect "$u") after reconnection ($(value config_pages_after_reconnect "$u") pages); settled: $(value settled "$u") |"
 echo
 echo "Peak resident memory over the run: Primary $(mb "$(max_kb "$primary_sync_hwm" "$(value primary_hwm "$o")" "$(value primary_hwm "$a")" "$(value primary_hwm "$u")" "$primary_peak")"), Replica $(mb "$(max_kb "$replica_preload_hwm" "$(value replica_hwm "$o")" "$(value replica_hwm "$a")" "$(value replica_hwm "$u")")")$peak_note; the fake SaaS used $(printf %.1f "$saas_cpu") s of CPU in all (generation included)."

@@ -20,6 +20,13 @@ public interface IKeyValueStore
     Task SetAsync(IReadOnlyCollection<KeyValuePair<string, byte[]>> entries, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Sets one key from memory the caller may reuse once the returned task succeeded (a large value written
+    /// often, such as the inventory, is then built in a buffer that is kept instead of a new array each time).
+    /// After a failure the store may still send the value, so the caller must not reuse the memory.
+    /// </summary>
+    Task SetAsync(string key, ReadOnlyMemory<byte> value, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Sets keys that lapse <paramref name="expiry"/> after their last write: data clients supply (targets) that
     /// must not accumulate without bound.
     /// </summary>

@@ -43,6 +43,14 @@ public sealed class InMemoryKeyValueStore(TimeProvider time) : IKeyValueStore
         return Task.CompletedTask;
     }
 
+    public Task SetAsync(string key, ReadOnlyMemory<byte> value, CancellationToken cancellationToken)
+    {
+        // A copy: the caller reuses its memory.
+        _entries[key] = value.ToArray();
+        _expires.TryRemove(key, out _);
+        return Task.CompletedTask;
+    }
+
     public Task SetExpiringAsync(IReadOnlyCollection<KeyValuePair<string, byte[]>> entries, TimeSpan expiry, CancellationToken cancellationToken)
     {
         var expires = time.GetUtcNow() + expiry;

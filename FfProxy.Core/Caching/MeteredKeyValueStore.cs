@@ -41,6 +41,9 @@ internal sealed class MeteredKeyValueStore : IKeyValueStore
     public Task SetAsync(IReadOnlyCollection<KeyValuePair<string, byte[]>> entries, CancellationToken cancellationToken) =>
         _write.MeasureAsync(() => _inner.SetAsync(entries, cancellationToken));
 
+    public Task SetAsync(string key, ReadOnlyMemory<byte> value, CancellationToken cancellationToken) =>
+        _write.MeasureAsync(() => _inner.SetAsync(key, value, cancellationToken));
+
     public Task SetExpiringAsync(IReadOnlyCollection<KeyValuePair<string, byte[]>> entries, TimeSpan expiry, CancellationToken cancellationToken) =>
         _write.MeasureAsync(() => _inner.SetExpiringAsync(entries, expiry, cancellationToken));
 

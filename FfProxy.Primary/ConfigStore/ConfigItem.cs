@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -15,12 +16,15 @@ internal sealed class ConfigItem
 {
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    private ConfigItem(string identifier, long version, byte[] json)
+    private ConfigItem(string identifier, long version, byte[] json, bool validated = true)
     {
         Identifier = identifier;
         Version = version;
         Json = json;
+        _validated = validated;
     }
+
+    private readonly bool _validated;
 
     public string Identifier { get; }
     public long Version { get; }
@@ -87,7 +91,14 @@ internal sealed class ConfigItem
     }
 
     /// <summary>An item as it is already stored (trusted: written by this proxy).</summary>
-    public static ConfigItem Stored(string identifier, long version, byte[] json) => new(identifier, version, json);
+    public static ConfigItem Stored(string identifier, long version, byte[] json) => new(identifier, version, json, validated: false);
+
+    /// <summary>
+    /// Whether <paramref name="element"/> is byte for byte this item, which was validated and normalised when it came
+    /// from SaaS: then it is this item, and a re-sync of an unchanged account costs a comparison per item instead
+    /// of a validation and a copy. Items read back from the store are never taken for validated ones.
+    /// </summary>
+    public bool IsExactly(JsonElement element) => _validated && JsonMarshal.GetRawUtf8Value(element).SequenceEqual(Json);
 
     /// <summary>The same item with its <c>version</c> field set to <paramref name="version"/>.</summary>
     public ConfigItem WithVersion(long version)
@@ -100,7 +111,7 @@ internal sealed class ConfigItem
             node.WriteTo(writer);
         }
 
-        return new ConfigItem(Identifier, version, buffer.WrittenSpan.ToArray());
+        return new ConfigItem(Identifier, version, buffer.WrittenSpan.ToArray(), _validated);
     }
 
     private static void RequireObject(JsonElement element, string what)
@@ -113,7 +124,8 @@ internal sealed class ConfigItem
 
     private static byte[] Compact(JsonElement element)
     {
-        var buffer = new ArrayBufferWriter<byte>();
+        // Sized for the element as received, so the usual compact input is written without growing the buffer.
+        var buffer = new ArrayBufferWriter<byte>(Math.Max(256, JsonMarshal.GetRawUtf8Value(element).Length));
         using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
         {
             element.WriteTo(writer);

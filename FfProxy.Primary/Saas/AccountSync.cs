@@ -35,9 +35,6 @@ internal sealed partial class AccountSync(
     /// <summary>Environments written at once by a full sync (each a pipelined batch of commands).</summary>
     private const int SyncParallelism = 8;
 
-    /// <summary>Environments read from the store per pipelined batch when their configuration is not held.</summary>
-    private const int ReadBatchSize = 16;
-
     /// <summary>Item events applied at once (each reads one item from SaaS).</summary>
     private const int ItemParallelism = 16;
 
@@ -57,29 +54,50 @@ internal sealed partial class AccountSync(
 
     /// <summary>
     /// Full re-sync ("poll"): authenticate, fetch every page, write every environment, remove what SaaS no longer
-    /// grants, delete keys left by earlier runs or by other proxy keys, save the inventory. Returns false when
-    /// SaaS or the store failed; what is stored keeps serving.
+    /// grants, delete keys left by earlier runs or by other proxy keys, save the inventory. Each page is written as
+    /// soon as it arrived (while the next one is read) and then let go, so the fetched account is never held beside
+    /// the one in memory. Returns false when SaaS or the store failed; what is stored keeps serving. A page that
+    /// fails leaves the environments of earlier pages written (each in full, as SaaS has it now) and removes nothing.
     /// </summary>
     public async Task<bool> SyncAllAsync(CancellationToken cancellationToken)
     {
         try
         {
             var token = await AuthenticateAsync(cancellationToken).ConfigureAwait(false);
-            var config = await saas.GetProxyConfigAsync(token, null, cancellationToken).ConfigureAwait(false);
-            foreach (var problem in config.Problems)
+            var granted = new HashSet<string>(StringComparer.Ordinal);
+            SyncBaseline? baseline = null;
+            var pages = saas.GetProxyConfigPagesAsync(token, null, _held, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            await using (pages.ConfigureAwait(false))
             {
-                LogConfigProblem(logger, problem);
+                var reading = pages.MoveNextAsync().AsTask();
+                while (await reading.ConfigureAwait(false))
+                {
+                    var page = pages.Current;
+                    reading = pages.MoveNextAsync().AsTask();
+                    try
+                    {
+                        baseline = await WritePageAsync(page, baseline, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch
+                    {
+                        // The read under way must end before the pages are disposed; this failure is the one reported.
+                        await Task.WhenAny(reading).ConfigureAwait(false);
+                        throw;
+                    }
+
+                    granted.UnionWith(page.Environments.Select(e => e.Environment));
+                }
             }
 
             await _queues.DrainAsync().ConfigureAwait(false);
             using (await _gate.EnterExclusiveAsync(cancellationToken).ConfigureAwait(false))
             {
-                await ReplaceAllAsync(config.Environments, cancellationToken).ConfigureAwait(false);
+                await RemoveUngrantedAsync(baseline ?? await BeginSyncAsync(cancellationToken).ConfigureAwait(false), granted, cancellationToken).ConfigureAwait(false);
             }
 
             _synced = true;
             status.SetConfig(ConfigStates.Synced);
-            LogSynced(logger, config.Environments.Count);
+            LogSynced(logger, granted.Count);
             return true;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -93,6 +111,26 @@ internal sealed partial class AccountSync(
 
             LogSyncFailed(logger, ex.Message);
             return false;
+        }
+    }
+
+    /// <summary>
+    /// One page of a full sync, after the item events queued so far and alone, like the whole sync used to be: item
+    /// events of other environments run between pages. The first page takes the baseline the sync ends with.
+    /// </summary>
+    private async Task<SyncBaseline> WritePageAsync(ProxyConfig page, SyncBaseline? baseline, CancellationToken cancellationToken)
+    {
+        foreach (var problem in page.Problems)
+        {
+            LogConfigProblem(logger, problem);
+        }
+
+        await _queues.DrainAsync().ConfigureAwait(false);
+        using (await _gate.EnterExclusiveAsync(cancellationToken).ConfigureAwait(false))
+        {
+            baseline ??= await BeginSyncAsync(cancellationToken).ConfigureAwait(false);
+            await WriteEnvironmentsAsync(page.Environments, baseline.AnnounceCreates, cancellationToken).ConfigureAwait(false);
+            return baseline;
         }
     }
 
@@ -205,12 +243,11 @@ internal sealed partial class AccountSync(
     }
 
     /// <summary>
-    /// The first sync, or a re-sync: compares SaaS with what is held (or, for environments not held yet, with what the
-    /// store holds, read in batches) and writes the differences with bounded parallelism, each environment one
-    /// pipelined batch. On the very first sync of a store (no inventory) no create events go out: no SDK or Replica
-    /// holds older data, and Replicas load everything once the stream state appears.
+    /// What a full sync compares with at its end: the inventory as it was before the first page was written. On the
+    /// very first sync of a store (no inventory) no create events go out: no SDK or Replica holds older data, and
+    /// Replicas load everything once the stream state appears. Call under the exclusive gate.
     /// </summary>
-    private async Task ReplaceAllAsync(IReadOnlyList<EnvironmentConfig> environments, CancellationToken cancellationToken)
+    private async Task<SyncBaseline> BeginSyncAsync(CancellationToken cancellationToken)
     {
         var announceCreates = true;
         if (!inventory.Loaded)
@@ -219,33 +256,51 @@ internal sealed partial class AccountSync(
         }
 
         var current = inventory.Current;
-        var previousKeys = current.Keys.Select(k => k.Key).ToHashSet(StringComparer.Ordinal);
-        var previousEnvironments = current.Environments;
+        var baseline = new SyncBaseline(announceCreates, current.Keys.Select(k => k.Key).ToHashSet(StringComparer.Ordinal), current.Environments);
 
         // SDK-key entries of a stored inventory belong to no environment there; the sync lists them under theirs.
         current.Remove("");
+        return baseline;
+    }
 
+    /// <summary>
+    /// Compares SaaS with what is held (or, for environments not held yet, with what the store holds, read in one
+    /// round trip) and writes the differences of one page with bounded parallelism, each environment one pipelined batch.
+    /// </summary>
+    private async Task WriteEnvironmentsAsync(IReadOnlyList<EnvironmentConfig> environments, bool announceCreates, CancellationToken cancellationToken)
+    {
+        var stored = await ReadUnheldAsync(environments.Select(e => e.Environment), cancellationToken).ConfigureAwait(false);
         var options = new ParallelOptions { MaxDegreeOfParallelism = SyncParallelism, CancellationToken = cancellationToken };
-        await Parallel.ForEachAsync(environments.Chunk(ReadBatchSize), options, async (batch, token) =>
+        await Parallel.ForEachAsync(environments, options, async (next, token) =>
         {
-            var stored = await ReadUnheldAsync(batch.Select(e => e.Environment), token).ConfigureAwait(false);
-            foreach (var next in batch)
+            var wasHeld = _held.TryGetValue(next.Environment, out var held);
+            var old = wasHeld ? held! : stored.GetValueOrDefault(next.Environment) ?? EnvironmentConfig.Empty(next.Environment);
+            var write = await writer.ApplyAsync(old, next, ItemVersioning.AsReceived, announceCreates, token).ConfigureAwait(false);
+
+            // An environment held and unchanged keeps its held configuration and inventory entry: replacing them with
+            // equal copies on every re-sync would turn the whole account into old-generation garbage each time.
+            if (write.StoreChanged || !wasHeld)
             {
-                var old = _held.TryGetValue(next.Environment, out var held) ? held : stored.GetValueOrDefault(next.Environment) ?? EnvironmentConfig.Empty(next.Environment);
-                var write = await writer.ApplyAsync(old, next, ItemVersioning.AsReceived, announceCreates, token).ConfigureAwait(false);
                 Hold(write.Stored);
             }
         }).ConfigureAwait(false);
+    }
 
-        var granted = environments.Select(e => e.Environment).ToHashSet(StringComparer.Ordinal);
-        foreach (var gone in previousEnvironments.Where(env => env.Length > 0 && !granted.Contains(env)))
+    /// <summary>
+    /// The end of a full sync, once every page was written: removes the environments SaaS no longer grants and the keys
+    /// no environment holds any more, other proxy keys' data too, and saves the inventory. Call under the exclusive gate.
+    /// </summary>
+    private async Task RemoveUngrantedAsync(SyncBaseline baseline, HashSet<string> granted, CancellationToken cancellationToken)
+    {
+        var current = inventory.Current;
+        foreach (var gone in baseline.PreviousEnvironments.Where(env => env.Length > 0 && !granted.Contains(env)))
         {
             await RemoveEnvironmentAsync(gone, cancellationToken).ConfigureAwait(false);
         }
 
         // Keys of the old inventory the new one lacks (written by an earlier run, possibly by the Go proxy).
         var kept = current.Keys.Select(k => k.Key).ToHashSet(StringComparer.Ordinal);
-        var stale = previousKeys.Where(key => !kept.Contains(key)).ToList();
+        var stale = baseline.PreviousKeys.Where(key => !kept.Contains(key)).ToList();
 
         // One Redis belongs to one Proxy Key (spec §4.5 step 4): other keys' inventories and assets go.
         var foreign = new List<string>();
@@ -589,6 +644,9 @@ internal sealed partial class AccountSync(
     }
 
     private readonly record struct PendingRefresh(string Domain, string Environment, string Identifier);
+
+    /// <summary>The inventory a full sync started from: its keys and environments, and whether it existed at all.</summary>
+    private sealed record SyncBaseline(bool AnnounceCreates, HashSet<string> PreviousKeys, IReadOnlyCollection<string> PreviousEnvironments);
 
     [LoggerMessage(EventId = LogEventIds.PrimarySaas.Synced, Level = LogLevel.Information, Message = "Synced {Count} environments from SaaS")]
     private static partial void LogSynced(ILogger logger, int count);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using FfProxy.Core;
@@ -67,28 +68,51 @@ internal sealed partial class HarnessSaasClient(
     }
 
     /// <summary>
-    /// Paged <c>GET /proxy/config</c>: every environment the Proxy Key grants, or only
+    /// Paged <c>GET /proxy/config</c>, all pages at once: every environment the Proxy Key grants, or only
     /// <paramref name="environment"/>. Any failed page fails the whole fetch.
     /// </summary>
     public async Task<ProxyConfig> GetProxyConfigAsync(ProxyToken token, string? environment, CancellationToken cancellationToken)
     {
+        var environments = new List<EnvironmentConfig>();
+        var problems = new List<string>();
+        await foreach (var page in GetProxyConfigPagesAsync(token, environment, held: null, cancellationToken).ConfigureAwait(false))
+        {
+            environments.AddRange(page.Environments);
+            problems.AddRange(page.Problems);
+        }
+
+        return new ProxyConfig(environments, problems);
+    }
+
+    /// <summary>
+    /// Paged <c>GET /proxy/config</c>, one page at a time, so a caller can write each page and let it go before the
+    /// next (a whole account held beside the one in memory would double the Primary's memory during a re-sync).
+    /// A failed page ends the enumeration with a <see cref="SaasRequestException"/>. The 5-minute deadline of the
+    /// paging operation covers every page, the caller's time between pages included. An item that is byte for byte
+    /// the one <paramref name="held"/> holds for its environment is that item (see <see cref="ConfigItem.IsExactly"/>).
+    /// </summary>
+    public async IAsyncEnumerable<ProxyConfig> GetProxyConfigPagesAsync(
+        ProxyToken token, string? environment, IReadOnlyDictionary<string, EnvironmentConfig>? held,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         using var deadline = new CancellationTokenSource(timings.Value.ConfigFetchTimeout, time);
         using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
-        try
+        for (var page = 0; ; page++)
         {
-            return await FetchPagesAsync(token, environment, either.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new SaasRequestException($"SaaS /proxy/config did not answer within {timings.Value.ConfigFetchTimeout}", inner: ex);
+            var (config, pageCount) = await FetchPageAsync(token, environment, page, held, either.Token, cancellationToken).ConfigureAwait(false);
+            yield return config;
+            if (page >= pageCount - 1)
+            {
+                yield break;
+            }
         }
     }
 
-    private async Task<ProxyConfig> FetchPagesAsync(ProxyToken token, string? environment, CancellationToken cancellationToken)
+    private async Task<(ProxyConfig Page, int PageCount)> FetchPageAsync(
+        ProxyToken token, string? environment, int page, IReadOnlyDictionary<string, EnvironmentConfig>? held,
+        CancellationToken withDeadline, CancellationToken cancellationToken)
     {
-        var environments = new List<EnvironmentConfig>();
-        var problems = new List<string>();
-        for (var page = 0; ; page++)
+        try
         {
             // Keys in alphabetical order, as the Go client sends them.
             var query = new StringBuilder("?cluster=").Append(Uri.EscapeDataString(token.ClusterIdentifier));
@@ -102,18 +126,20 @@ internal sealed partial class HarnessSaasClient(
                 .Append("&pageSize=").Append(PageSize);
             using var request = new HttpRequestMessage(HttpMethod.Get, ClientUri("/proxy/config" + query));
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Value);
-            using var document = await SendForJsonAsync(request, "/proxy/config", environment ?? "", cancellationToken).ConfigureAwait(false);
+            using var document = await SendForJsonAsync(request, "/proxy/config", environment ?? "", withDeadline).ConfigureAwait(false);
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
                 throw new SaasRequestException("SaaS /proxy/config answered with something other than a JSON object");
             }
 
+            var environments = new List<EnvironmentConfig>();
+            var problems = new List<string>();
             if (root.TryGetProperty("environments", out var envs) && envs.ValueKind == JsonValueKind.Array)
             {
                 foreach (var env in envs.EnumerateArray())
                 {
-                    if (ReadEnvironment(env, problems) is { } config)
+                    if (ReadEnvironment(env, held, problems) is { } config)
                     {
                         environments.Add(config);
                     }
@@ -121,13 +147,12 @@ internal sealed partial class HarnessSaasClient(
             }
 
             var pageCount = root.TryGetProperty("pageCount", out var count) && count.TryGetInt32(out var n) ? n : 1;
-            if (page >= pageCount - 1)
-            {
-                break;
-            }
+            return (new ProxyConfig(environments, problems), pageCount);
         }
-
-        return new ProxyConfig(environments, problems);
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new SaasRequestException($"SaaS /proxy/config did not answer within {timings.Value.ConfigFetchTimeout}", inner: ex);
+        }
     }
 
     /// <summary><c>GET /client/env/{env}/feature-configs/{identifier}</c>.</summary>
@@ -258,7 +283,7 @@ internal sealed partial class HarnessSaasClient(
         _ => "internal error",
     };
 
-    private static EnvironmentConfig? ReadEnvironment(JsonElement env, List<string> problems)
+    private static EnvironmentConfig? ReadEnvironment(JsonElement env, IReadOnlyDictionary<string, EnvironmentConfig>? held, List<string> problems)
     {
         if (env.ValueKind != JsonValueKind.Object || !env.TryGetProperty("id", out var idElement) || idElement.ValueKind != JsonValueKind.String
             || string.IsNullOrEmpty(idElement.GetString()))
@@ -268,17 +293,35 @@ internal sealed partial class HarnessSaasClient(
         }
 
         var id = idElement.GetString()!;
+        var known = held is not null && held.TryGetValue(id, out var config) ? config : null;
 
         // SaaS always sends the three arrays (the Go proxy would crash otherwise); be tolerant anyway.
         var keys = Elements(env, "apiKeys").Where(k => k.ValueKind == JsonValueKind.String).Select(k => k.GetString()!).ToList();
-        return new EnvironmentConfig(id, keys, Items(env, "featureConfigs", ConfigItem.FromFlag, id, problems), Items(env, "segments", ConfigItem.FromSegment, id, problems), []);
+        return new EnvironmentConfig(id, keys,
+            Items(env, "featureConfigs", "feature", ConfigItem.FromFlag, known?.Flags, id, problems),
+            Items(env, "segments", "identifier", ConfigItem.FromSegment, known?.Segments, id, problems), []);
     }
 
-    private static List<ConfigItem> Items(JsonElement env, string property, Func<JsonElement, ConfigItem> read, string id, List<string> problems)
+    private static List<ConfigItem> Items(JsonElement env, string property, string identifierProperty, Func<JsonElement, ConfigItem> read,
+        IReadOnlyList<ConfigItem>? held, string id, List<string> problems)
     {
+        var known = new Dictionary<string, ConfigItem>(held?.Count ?? 0, StringComparer.Ordinal);
+        foreach (var item in held ?? [])
+        {
+            known.TryAdd(item.Identifier, item);
+        }
+
         var items = new List<ConfigItem>();
         foreach (var element in Elements(env, property))
         {
+            if (known.Count > 0 && element.ValueKind == JsonValueKind.Object
+                && element.TryGetProperty(identifierProperty, out var identifier) && identifier.ValueKind == JsonValueKind.String
+                && known.TryGetValue(identifier.GetString()!, out var previous) && previous.IsExactly(element))
+            {
+                items.Add(previous);
+                continue;
+            }
+
             try
             {
                 items.Add(read(element));

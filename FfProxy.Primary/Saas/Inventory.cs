@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using FfProxy.Core.Caching;
 using FfProxy.Primary.ConfigStore;
@@ -138,14 +139,31 @@ internal sealed class Inventory
         }
     }
 
-    /// <summary>
-    /// The stored form: one JSON object, keys in ordinal order as Go's encoder writes maps. One sort of an array
-    /// and one pass of a writer: a 67k-entry inventory costs tens of milliseconds.
-    /// </summary>
+    /// <summary>The stored form (see <see cref="WriteJson"/>) as a new array.</summary>
     public byte[] ToJson()
     {
+        var buffer = new ArrayBufferWriter<byte>();
+        KeyValuePair<string, long>[]? sortSpace = null;
+        WriteJson(buffer, ref sortSpace);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// Writes the stored form into <paramref name="buffer"/>: one JSON object, keys in ordinal order as Go's encoder
+    /// writes maps. One sort and one pass of a writer: a 67k-entry inventory costs tens of milliseconds. The sort
+    /// runs in <paramref name="sortSpace"/>, replaced only when too small, so a caller that writes the inventory
+    /// often keeps the megabyte-sized array instead of leaving one to the large object heap on every write.
+    /// </summary>
+    public void WriteJson(IBufferWriter<byte> buffer, ref KeyValuePair<string, long>[]? sortSpace)
+    {
         var maps = Maps();
-        var all = new KeyValuePair<string, long>[maps.Sum(keys => keys.Count)];
+        var count = maps.Sum(keys => keys.Count);
+        if (sortSpace is null || sortSpace.Length < count)
+        {
+            sortSpace = new KeyValuePair<string, long>[count];
+        }
+
+        var all = sortSpace.AsSpan(0, count);
         var index = 0;
         foreach (var keys in maps)
         {
@@ -155,8 +173,7 @@ internal sealed class Inventory
             }
         }
 
-        Array.Sort(all, static (a, b) => string.CompareOrdinal(a.Key, b.Key));
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(Math.Max(256, all.Length * 64));
+        all.Sort(static (a, b) => string.CompareOrdinal(a.Key, b.Key));
         using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();
@@ -174,7 +191,8 @@ internal sealed class Inventory
             writer.WriteEndObject();
         }
 
-        return buffer.WrittenSpan.ToArray();
+        // The kept array must not keep keys of removed environments alive.
+        all.Clear();
     }
 
     private List<Dictionary<string, long>> Maps()

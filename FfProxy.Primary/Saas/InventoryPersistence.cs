@@ -1,3 +1,4 @@
+using System.Buffers;
 using FfProxy.Core.Caching;
 using FfProxy.Core.Configuration;
 using FfProxy.Core.Hosting;
@@ -22,6 +23,11 @@ internal sealed partial class InventoryPersistence(
     public static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(250);
 
     private readonly SemaphoreSlim _writing = new(1, 1);
+
+    // Kept between writes (under _writing): under an event storm the inventory of a large account (megabytes) is
+    // written four times a second, and a new buffer and sort array each time would churn the large object heap.
+    private ArrayBufferWriter<byte>? _json;
+    private KeyValuePair<string, long>[]? _sortSpace;
     private long _changes;
     private long _written;
     private volatile bool _loaded;
@@ -29,6 +35,8 @@ internal sealed partial class InventoryPersistence(
     protected override TimeProvider Time => time;
 
     protected override ILogger Logger => logger;
+
+    private const int InitialJsonCapacity = 64 * 1024;
 
     private string Key => CacheKeys.Inventory(options.ProxyKey);
 
@@ -95,7 +103,12 @@ internal sealed partial class InventoryPersistence(
                 return;
             }
 
-            await store.SetAsync([new(Key, Current.ToJson())], cancellationToken).ConfigureAwait(false);
+            var json = _json ?? new ArrayBufferWriter<byte>(InitialJsonCapacity);
+            _json = null; // taken back only after a successful write: a failed one may still be sent from it
+            json.ResetWrittenCount();
+            Current.WriteJson(json, ref _sortSpace);
+            await store.SetAsync(Key, json.WrittenMemory, cancellationToken).ConfigureAwait(false);
+            _json = json;
             Interlocked.Exchange(ref _written, changes);
             _loaded = true;
         }

@@ -14,6 +14,9 @@ public sealed partial class FakeSaas
 
     public HttpStatusCode? FailConfigWith { get; set; }
 
+    /// <summary>While set, <c>/proxy/config</c> pages from this number on answer 500 (earlier pages are served).</summary>
+    public int? FailConfigPagesFrom { get; set; }
+
     /// <summary>Per-item reads answer this status (all of them) while set.</summary>
     public HttpStatusCode? FailItemWith { get; set; }
 

@@ -89,6 +89,11 @@ public sealed partial class FakeSaas
 
         var pageSize = int.TryParse(query["pageSize"], out var size) && size > 0 ? size : 10;
         var pageNumber = int.TryParse(query["pageNumber"], out var number) ? number : 0;
+        if (pageNumber >= FailConfigPagesFrom)
+        {
+            return Results.StatusCode(500);
+        }
+
         string? only = query["environment"];
         lock (_gate)
         {

@@ -139,6 +139,23 @@ public sealed class ConfigStoreTests
     }
 
     [Fact]
+    public void Only_a_validated_item_sent_again_byte_for_byte_is_taken_for_itself_by_a_resync()
+    {
+        var held = InventoryTests.Flag("f", 1);
+        using var same = System.Text.Json.JsonDocument.Parse(held.Json);
+        using var spaced = System.Text.Json.JsonDocument.Parse(Encoding.UTF8.GetString(held.Json).Replace(",", ", ", StringComparison.Ordinal));
+        using var changed = System.Text.Json.JsonDocument.Parse(ItemWithState("f", 1, "off").Json);
+
+        Assert.True(held.IsExactly(same.RootElement));
+        Assert.False(held.IsExactly(spaced.RootElement)); // equal once normalised, but not the same bytes: validated again
+        Assert.False(held.IsExactly(changed.RootElement));
+        Assert.False(ConfigItem.Stored("f", 1, held.Json).IsExactly(same.RootElement)); // read back from the store: never trusted
+        var bumped = held.WithVersion(2);
+        using var bumpedJson = System.Text.Json.JsonDocument.Parse(bumped.Json);
+        Assert.True(bumped.IsExactly(bumpedJson.RootElement));
+    }
+
+    [Fact]
     public void The_inventory_is_serialised_sorted_and_without_duplicates()
     {
         var inventory = new Inventory();

@@ -9,6 +9,7 @@ namespace FfProxy.Tests.Primary;
 public sealed class SyncTests(RedisServer redis) : IClassFixture<RedisServer>
 {
     private const string Env = OnlineProxy.Env;
+    private static readonly TimeSpan Within = TimeSpan.FromSeconds(10);
 
     [Fact]
     public async Task Start_up_fills_redis_with_the_spec_keys_and_serves_sdks()
@@ -86,5 +87,51 @@ public sealed class SyncTests(RedisServer redis) : IClassFixture<RedisServer>
             Assert.Equal($"\"{env}\"", await proxy.RedisGetAsync($"auth-key-{FakeSaas.Hash(env == Env ? OnlineProxy.ServerKey : $"key-{env}")}"));
             Assert.True(inventory.TryGetProperty($"env-{env}-feature-configs", out _), env);
         }
+    }
+
+    [Fact]
+    public async Task A_resync_writes_each_page_as_it_arrives_and_removes_only_after_the_last_page()
+    {
+        // 25 environments in ordinal order: pages 0 and 1 hold "00…"–"19…", page 2 the rest and Env.
+        const string gone = "99999999-0000-4000-8000-000000000000";
+        var environments = Enumerable.Range(0, 24).Select(i => $"{i:D8}-0000-4000-8000-000000000000").Append(Env).ToList();
+        await using var proxy = await OnlineProxy.StartAsync(redis, seed: (saas, proxyKey) =>
+        {
+            foreach (var env in environments.Where(e => e != Env).Append(gone))
+            {
+                saas.AddEnvironment(env, [$"key-{env}"], silent: true);
+                saas.SetFlag(env, FakeSaas.Flag("f", environment: env), silent: true);
+            }
+
+            saas.SetProxyKeyEnvironments(proxyKey, [.. environments, gone]);
+        });
+        Assert.NotNull(await proxy.RedisGetAsync($"env-{gone}-feature-config-f"));
+        await proxy.StopPrimaryAsync();
+
+        // While the proxy is down: a flag of page 0 and one of page 1 change, an environment of the last page goes.
+        var first = environments[0];
+        var second = environments[12];
+        proxy.Saas.SetFlag(first, FakeSaas.Flag("f", serve: "false", version: 2, environment: first), silent: true);
+        proxy.Saas.SetFlag(second, FakeSaas.Flag("f", serve: "false", version: 2, environment: second), silent: true);
+        proxy.Saas.RemoveEnvironment(gone, silent: true);
+        proxy.Saas.FailConfigPagesFrom = 2;
+        proxy.Saas.RefuseStreams = true; // the Primary polls every StreamRetry
+        await proxy.RestartPrimaryAsync();
+
+        // Pages 0 and 1 are written although the fetch fails at page 2; nothing is removed before the last page.
+        await Eventually.TrueAsync(async () => (await proxy.RedisGetAsync($"env-{second}-feature-config-f"))?.Contains("\"version\":2", StringComparison.Ordinal) == true,
+            Within, "page 1 was written before the fetch failed");
+        Assert.Contains("\"version\":2", (await proxy.RedisGetAsync($"env-{first}-feature-config-f"))!, StringComparison.Ordinal);
+        await Eventually.TrueAsync(() => Task.FromResult(proxy.Saas.Requests.Any(r => r.Path.EndsWith("/proxy/config", StringComparison.Ordinal) && r.QueryValue("pageNumber") == "2")),
+            Within, "page 2 was asked for (and failed)");
+        Assert.NotNull(await proxy.RedisGetAsync($"env-{gone}-feature-config-f"));
+        Assert.NotNull(await proxy.RedisGetAsync($"auth-key-{FakeSaas.Hash($"key-{gone}")}"));
+
+        // Once every page arrives, the sync ends with the removal.
+        proxy.Saas.FailConfigPagesFrom = null;
+        proxy.Saas.RefuseStreams = false;
+        await Eventually.TrueAsync(async () => (await proxy.RedisKeysAsync($"env-{gone}-*")).Count == 0, Within, "the last page's sync removed the environment");
+        Assert.Null(await proxy.RedisGetAsync($"auth-key-{FakeSaas.Hash($"key-{gone}")}"));
+        Assert.Equal("SYNCED", (await proxy.HealthAsync()).GetProperty("configStatus").GetProperty("state").GetString());
     }
 }

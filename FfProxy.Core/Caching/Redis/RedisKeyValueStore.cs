@@ -46,6 +46,10 @@ internal sealed class RedisKeyValueStore(IConnectionMultiplexer redis) : IKeyVal
     public Task SetAsync(IReadOnlyCollection<KeyValuePair<string, byte[]>> entries, CancellationToken cancellationToken) =>
         RedisCalls.GuardAsync(() => Pipelined(entries, (batch, entry) => batch.StringSetAsync(entry.Key, entry.Value)));
 
+    // The client copies the value into its output buffer when it sends the command, which is before the reply.
+    public Task SetAsync(string key, ReadOnlyMemory<byte> value, CancellationToken cancellationToken) =>
+        RedisCalls.GuardAsync(() => Database.StringSetAsync(key, value));
+
     public Task SetExpiringAsync(IReadOnlyCollection<KeyValuePair<string, byte[]>> entries, TimeSpan expiry, CancellationToken cancellationToken) =>
         RedisCalls.GuardAsync(() => Pipelined(entries, (batch, entry) => batch.StringSetAsync(entry.Key, entry.Value, expiry)));
 
