@@ -28,12 +28,14 @@ internal sealed class RedisMessageStreams(IConnectionMultiplexer redis, StreamRe
 
     public async IAsyncEnumerable<MessageStreamEntry> ReadAsync(string stream, string afterId, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        // $ is fixed to an id once: each XREAD BLOCK after the first must continue where the previous one ended.
-        var last = afterId == MessageStreamPosition.NewOnly ? await LastIdAsync(stream).ConfigureAwait(false) : afterId;
         var connection = await RedisCalls.GuardAsync(() => readConnections.RentAsync(cancellationToken)).ConfigureAwait(false);
         try
         {
             var database = connection.GetDatabase(redis.GetDatabase().Database);
+
+            // $ is fixed to an id once, on the reader's own connection (so only once that connection works, e.g.
+            // after Redis came back): each XREAD BLOCK after the first continues where the previous one ended.
+            var last = afterId == MessageStreamPosition.NewOnly ? await LastIdAsync(database, stream).ConfigureAwait(false) : afterId;
             var blockMilliseconds = (long)readConnections.BlockTime.TotalMilliseconds;
             while (!cancellationToken.IsCancellationRequested)
             {
@@ -93,10 +95,12 @@ internal sealed class RedisMessageStreams(IConnectionMultiplexer redis, StreamRe
         return (byte[]?)fields[1] ?? [];
     }
 
+    public Task<string> NewestIdAsync(string stream, CancellationToken cancellationToken) => LastIdAsync(Database, stream);
+
     /// <summary>The id <c>$</c> stands for when a reader starts: the newest entry, or the beginning of an empty stream.</summary>
-    private async Task<string> LastIdAsync(string stream)
+    private static async Task<string> LastIdAsync(IDatabase database, string stream)
     {
-        var newest = await RedisCalls.GuardAsync(() => Database.StreamRangeAsync(stream, "-", "+", 1, Order.Descending)).ConfigureAwait(false);
+        var newest = await RedisCalls.GuardAsync(() => database.StreamRangeAsync(stream, "-", "+", 1, Order.Descending)).ConfigureAwait(false);
         return newest.Length == 0 ? "0-0" : newest[0].Id.ToString();
     }
 
