@@ -11,8 +11,9 @@
 #   [DURATION=10] [CONNECTIONS=50] [THREADS=2] [ROUNDS=3] [WARMUP=3] [STREAMS=10000] [EDITS=5] [WARMUP_EDITS=1] \
 #   [SKIP_HTTP=1] [SKIP_BIG=1] [SKIP_STREAMS=1] [PROXY_ENV="OTEL_SDK_DISABLED=true ..."] bench/sdk-ratios.sh
 #
-# WARMUP_EDITS edits come first and are reported but not counted: the fan-out path of a fresh process runs partly
-# unoptimised code (tiered JIT) for its first few edits, so WARMUP_EDITS=4 measures the steady state.
+# WARMUP_EDITS edits come first and are reported but not counted: a fresh process's JIT keeps re-compiling the
+# fan-out path over its first few edits (about 170, 180, 90, 60, 30 methods in edits 2-6 of one run, read from the
+# Replica's perf map), so more warm-up edits get closer to a long-running process.
 # PROXY_ENV is added to (and overrides) the environment of the Primary, Replica and Gateway, for ablations
 # such as OTEL_SDK_DISABLED=true or Logging__LogLevel__Default=Information. Needs dotnet,
 # redis-server, wrk, curl, python3. Ports: BENCH_PORT (default 17200) to +4.
