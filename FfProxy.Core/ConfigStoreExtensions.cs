@@ -38,6 +38,7 @@ public static class ConfigStoreExtensions
                 configureOptions: configuration => RedisConnection.Apply(configuration, options.Redis));
             services.TryAddSingleton<RedisKeyValueStore>();
             services.TryAddSingleton<IKeyValueStore>(sp => Metered(sp, sp.GetRequiredService<RedisKeyValueStore>()));
+            services.TryAddSingleton(_ => new StreamReadConnections(RedisConnection.Parse(options.Redis)));
             services.TryAddSingleton<IMessageStreams, RedisMessageStreams>();
         }
 

@@ -8,9 +8,12 @@
 # Before that (on fresh processes) it holds STREAMS SDK streams on the Replica, then through the Gateway, reporting
 # resident memory per stream and the fan-out latency of offline edits to the last of them (bench/stream-fanout.py).
 #
-#   [DURATION=10] [CONNECTIONS=50] [THREADS=2] [ROUNDS=3] [WARMUP=3] [STREAMS=10000] [EDITS=5] \
+#   [DURATION=10] [CONNECTIONS=50] [THREADS=2] [ROUNDS=3] [WARMUP=3] [STREAMS=10000] [EDITS=5] [WARMUP_EDITS=1] \
 #   [SKIP_HTTP=1] [SKIP_BIG=1] [SKIP_STREAMS=1] [PROXY_ENV="OTEL_SDK_DISABLED=true ..."] bench/sdk-ratios.sh
 #
+# WARMUP_EDITS edits come first and are reported but not counted: a fresh process's JIT keeps re-compiling the
+# fan-out path over its first few edits (about 170, 180, 90, 60, 30 methods in edits 2-6 of one run, read from the
+# Replica's perf map), so more warm-up edits get closer to a long-running process.
 # PROXY_ENV is added to (and overrides) the environment of the Primary, Replica and Gateway, for ablations
 # such as OTEL_SDK_DISABLED=true or Logging__LogLevel__Default=Information. Needs dotnet,
 # redis-server, wrk, curl, python3. Ports: BENCH_PORT (default 17200) to +4.
@@ -18,7 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 duration=${DURATION:-10} connections=${CONNECTIONS:-50} threads=${THREADS:-2} rounds=${ROUNDS:-3}
-warmup=${WARMUP:-3} streams=${STREAMS:-10000} edits=${EDITS:-5}
+warmup=${WARMUP:-3} streams=${STREAMS:-10000} edits=${EDITS:-5} warmup_edits=${WARMUP_EDITS:-1}
 base=${BENCH_PORT:-17200}
 redis_port=$base primary_port=$((base + 1)) replica_port=$((base + 2)) gateway_port=$((base + 3)) bare_port=$((base + 4))
 read -ra proxy_env <<<"${PROXY_ENV:-}"
@@ -121,7 +124,7 @@ if [ "${SKIP_STREAMS:-}" != 1 ]; then
   fi
   echo
   echo "SDK streams: $streams on the Replica, then $gateway_streams through the Gateway (open-file limit $limit), each"
-  echo "with $edits edits of dark_mode in the Primary's offline directory after one warm-up edit; client:"
+  echo "with $edits edits of dark_mode in the Primary's offline directory after $warmup_edits warm-up edit(s); client:"
   echo "bench/stream-fanout.py (same cores). Fan-out is timed from Redis's keyspace notification that the Primary wrote"
   echo "env-$sample_env-feature-configs-latest to the kernel's receive time of event: * on the last stream."
   echo "This runs before the HTTP load, so baselines are fresh processes (the Replica behind the Gateway already held"
@@ -145,7 +148,7 @@ if [ "${SKIP_STREAMS:-}" != 1 ]; then
     for watched in "$@"; do rss+=(--rss "$watched"); done
     python3 bench/stream-fanout.py --port "$port" --token "$sample_token" --api-key "$sample_key" --streams "$count" \
       --redis-port "$redis_port" --env "$sample_env" --flags-file "$work/config/env-$sample_env/feature_config.json" \
-      --flag dark_mode --edits "$edits" "${rss[@]}"
+      --flag dark_mode --edits "$edits" --warmup-edits "$warmup_edits" "${rss[@]}"
   }
   echo
   echo "Replica:"

@@ -6,6 +6,9 @@ edits a flag in the offline directory the Primary watches and times how long the
     bench/stream-fanout.py --port P --token T --api-key K --streams N --redis-port R --env E \
         --flags-file <env dir>/feature_config.json --flag dark_mode --edits 5 --rss Replica=<pid> [--rss ...]
 
+Each edit also reports the CPU time the processes named with --rss used from the file write to the last arrival:
+unlike the latency, it hardly depends on what else runs on the machine.
+
 Clock: the kernel's receive time of each socket's data (SO_TIMESTAMPNS, CLOCK_REALTIME), so neither this process's
 reading nor its sharing of the cores with the proxy delays the figures; when the kernel gives no timestamp, the time
 epoll returned the socket (an upper bound) is used and the output says so. The start of each edit is when Redis
@@ -47,6 +50,13 @@ def rss_kb(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def cpu_ms(pid):
+    """User + system CPU time the process has used so far, in ms (clock-tick resolution)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def open_streams(host, port, token, api_key, count):
@@ -211,8 +221,10 @@ def main():
         state["untimed"] = 0
         notes.clear()
         open_now = len(streams) - len(closed)
+        cpu_before = {label: cpu_ms(pid) for label, pid in watched.items()}
         written = edit_flag(args.flags_file, args.flag)
         done = pump(args.timeout, lambda: state["count"] >= open_now and any(n[1] == "set" for n in notes))
+        cpu = ", ".join(f"{label} {cpu_ms(pid) - cpu_before[label]:.0f} ms" for label, pid in watched.items())
         stored = next((t for key, event, t in notes if key.endswith("-latest") and event == "set"), None)
         published = next((t for key, event, t in notes if key == "proxy:sse_events" and event == "xadd"), None)
         times = [arrival[i] for i in range(len(streams)) if got[i]]
@@ -230,7 +242,8 @@ def main():
         print(f"fan-out {label}: file write -> Redis write {(stored - written) * 1000:.0f} ms, "
               f"-> XADD +{xadd} ms; Redis write -> first stream {(first - stored) * 1000:.0f} ms, "
               f"-> last of {len(times)} {(last - stored) * 1000:.0f} ms (this client busy reading: "
-              f"{state['busy'] * 1000:.0f} ms; {state['untimed']} arrivals timed by epoll, not the kernel)", flush=True)
+              f"{state['busy'] * 1000:.0f} ms; {state['untimed']} arrivals timed by epoll, not the kernel; CPU used from the "
+              f"file write to the last arrival: {cpu})", flush=True)
         pump(1.0)
 
     def summary(values):

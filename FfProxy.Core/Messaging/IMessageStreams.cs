@@ -16,6 +16,13 @@ public interface IMessageStreams
     /// backs off and reads again from the last id it saw.
     /// </summary>
     IAsyncEnumerable<MessageStreamEntry> ReadAsync(string stream, string afterId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// What <see cref="MessageStreamPosition.NewOnly"/> stands for now: the id of the newest entry, or <c>0-0</c>
+    /// when the stream is empty or missing. A reader that must not lose entries across a resubscription fixes its
+    /// start with this once, instead of reading from <c>$</c> again.
+    /// </summary>
+    Task<string> NewestIdAsync(string stream, CancellationToken cancellationToken);
 }
 
 /// <summary>One stream entry: its id and the value of its <c>event</c> field.</summary>

@@ -66,6 +66,14 @@ internal sealed class InMemoryMessageStreams : IMessageStreams
         }
     }
 
+    public Task<string> NewestIdAsync(string stream, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(GetLog(stream).Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture) + "-0");
+        }
+    }
+
     private Log GetLog(string stream)
     {
         if (!_streams.TryGetValue(stream, out var log))

@@ -146,10 +146,14 @@ public sealed class SdkStreamConnection : IDisposable
     // Enough for a burst of changes; a client that falls this far behind is cut off and reconnects.
     private const int QueueCapacity = 256;
 
+    // Synchronous continuations: a publish writes each waiting stream's frame into its response pipe itself
+    // (SdkStreamWriter never blocks: a write that cannot complete at once awaits), instead of queueing one
+    // thread-pool work item per stream; Kestrel's I/O queues then send them in batches.
     private readonly Channel<byte[]> _frames = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(QueueCapacity)
     {
         SingleReader = true,
         FullMode = BoundedChannelFullMode.Wait,
+        AllowSynchronousContinuations = true,
     });
 
     private readonly SdkStreamHub _hub;

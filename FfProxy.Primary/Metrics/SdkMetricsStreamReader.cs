@@ -13,8 +13,8 @@ namespace FfProxy.Primary.Metrics;
 /// <summary>
 /// Follows <c>stream:sdk_metrics</c> (what Replicas accepted) and feeds the aggregation queue through
 /// METRIC_STREAM_READ_CONCURRENCY parsers. It starts where the previous Primary left off (the id kept in
-/// <c>ffproxy_sdk_metrics_position</c>), or from <c>$</c> the first time, so entries Replicas wrote while no Primary
-/// ran are forwarded too; after a Redis error it backs off and resumes from the last entry it saw (spec §4.3). Plain
+/// <c>ffproxy_sdk_metrics_position</c>), or from the newest entry (<c>$</c>, fixed to its id) the first time, so entries Replicas wrote while no Primary
+/// ran are forwarded too; after a Redis error it backs off and resumes from the last entry it saw, or where it started (spec §4.3). Plain
 /// XREAD, no consumer group: a Go Primary can read the same stream. On shutdown the parsers finish what was read,
 /// so the forwarder's last flush includes it.
 /// </summary>
@@ -118,7 +118,14 @@ internal sealed partial class SdkMetricsStreamReader(
             try
             {
                 var stored = await store.GetAsync(CacheKeys.SdkMetricsPosition, cancellationToken).ConfigureAwait(false);
-                return stored is { Length: > 0 } ? System.Text.Encoding.ASCII.GetString(stored) : MessageStreamPosition.NewOnly;
+                if (stored is { Length: > 0 })
+                {
+                    return System.Text.Encoding.ASCII.GetString(stored);
+                }
+
+                // $ fixed to an id once: reading from $ again after a Redis error would skip what Replicas wrote
+                // meanwhile (after a restart of Redis, the entries they kept while it was away).
+                return await streams.NewestIdAsync(Stream, cancellationToken).ConfigureAwait(false);
             }
             catch (StoreUnavailableException ex)
             {

@@ -125,6 +125,17 @@ public sealed class RedisServer : IAsyncLifetime, IAsyncDisposable
         return long.Parse(calls["calls=".Length..], System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary>
+    /// How many clients are parked in a blocking XREAD right now (<c>CLIENT LIST</c>: flag <c>b</c>, last command
+    /// <c>xread</c>): an effect tests can wait on, e.g. that a stream reader is blocked rather than polling.
+    /// </summary>
+    public async Task<int> BlockedStreamReadersAsync()
+    {
+        await using var redis = await ConnectAsync();
+        var clients = await redis.GetServer(Address).ClientListAsync();
+        return clients.Count(c => c.Flags.HasFlag(ClientFlags.Blocked) && string.Equals(c.LastCommand, "xread", StringComparison.OrdinalIgnoreCase));
+    }
+
     public async Task FlushAsync()
     {
         await using var redis = await ConnectAsync();
@@ -139,7 +150,8 @@ public sealed class RedisServer : IAsyncLifetime, IAsyncDisposable
 
     async ValueTask IAsyncDisposable.DisposeAsync() => await DisposeAsync();
 
-    private async Task<bool> PingsAsync()
+    /// <summary>Whether the server answers PING now (false while a test has stopped it).</summary>
+    public async Task<bool> PingsAsync()
     {
         try
         {

@@ -20,6 +20,8 @@ internal sealed class BreakableStreams : IMessageStreams
     public Task<string> AppendAsync(string stream, ReadOnlyMemory<byte> payload, int maxLength, CancellationToken cancellationToken) =>
         _inner.AppendAsync(stream, payload, maxLength, cancellationToken);
 
+    public Task<string> NewestIdAsync(string stream, CancellationToken cancellationToken) => _inner.NewestIdAsync(stream, cancellationToken);
+
     public void Break(Exception failure)
     {
         _failure = failure;

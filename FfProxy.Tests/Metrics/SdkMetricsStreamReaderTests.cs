@@ -44,7 +44,7 @@ public sealed class SdkMetricsStreamReaderTests : IAsyncLifetime, IAsyncDisposab
         Assert.Equal(["e1", "e2"], batches.Select(b => b.Environment));
         Assert.Equal(5, Assert.Single(batches[0].MetricsData).Count);
         Assert.Equal(["u1", "u2"], batches[0].TargetData.Select(t => t.Identifier).Order(StringComparer.Ordinal));
-        Assert.Equal(["$"], _streams.Reads);
+        Assert.Equal(["0-0"], _streams.Reads);
         Assert.Equal(1, _counters.Count($"ff_proxy_primary_metrics_stream_consumer_subscription_requests{{topic={Stream}}}"));
         Assert.Equal(3, _counters.Count($"ff_proxy_primary_metrics_stream_consumer_messages_received{{error=false,topic={Stream}}}"));
     }
@@ -92,18 +92,36 @@ public sealed class SdkMetricsStreamReaderTests : IAsyncLifetime, IAsyncDisposab
         await _time.WaitForTimersAsync(timers + 1);
         await AppendAsync(Entry("e1", count: 2, target: "during"));
         _time.Advance(Backoff - TimeSpan.FromSeconds(1));
-        Assert.Equal(["$"], _streams.Reads);
+        Assert.Equal(["0-0"], _streams.Reads);
 
         _time.Advance(TimeSpan.FromSeconds(1));
         await WaitForBytesAsync();
 
-        Assert.Equal(["$", first], _streams.Reads);
+        Assert.Equal(["0-0", first], _streams.Reads);
         var batch = Assert.Single(_aggregator.Drain());
         Assert.Equal(3, Assert.Single(batch.MetricsData).Count);
         Assert.Equal(["before", "during"], batch.TargetData.Select(t => t.Identifier));
         var error = failure == "redis" ? "err_subscribing" : "unexpected_error";
         Assert.Equal(1, _counters.Count($"ff_proxy_primary_metrics_stream_consumer_messages_received{{error={error},topic={Stream}}}"));
         Assert.Equal(2, _counters.Count($"ff_proxy_primary_metrics_stream_consumer_subscription_requests{{topic={Stream}}}"));
+    }
+
+    [Fact]
+    public async Task A_reader_that_saw_nothing_yet_resumes_after_a_failure_from_where_it_started_not_from_a_later_dollar()
+    {
+        // Without a stored position the reader starts at the newest entry, fixed to its id ("0-0": none yet).
+        await StartAsync();
+        var timers = _time.TimersCreated;
+
+        // What a Replica writes during the gap (after a Redis restart, what it kept while Redis was away) is forwarded.
+        _streams.Break(new StoreUnavailableException("connection lost"));
+        await _time.WaitForTimersAsync(timers + 1);
+        await AppendAsync(Entry("e1", count: 4, target: "during"));
+        _time.Advance(Backoff);
+        await WaitForBytesAsync();
+
+        Assert.Equal(["0-0", "0-0"], _streams.Reads);
+        Assert.Equal(4, Assert.Single(Assert.Single(_aggregator.Drain()).MetricsData).Count);
     }
 
     public Task InitializeAsync() => Task.CompletedTask;
