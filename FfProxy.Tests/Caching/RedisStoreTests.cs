@@ -90,8 +90,10 @@ public sealed class RedisStoreTests(RedisServer redis) : IClassFixture<RedisServ
         using var meters = new TestMeterFactory();
         var metered = new MeteredKeyValueStore(_store, meters);
         var names = new List<string>();
-        using var listener = new MeterListener { InstrumentPublished = (instrument, l) => { if (instrument.Meter.Name == MeteredKeyValueStore.MeterName) { l.EnableMeasurementEvents(instrument); } } };
-        listener.SetMeasurementEventCallback<long>((instrument, _, tags, _) => names.Add(instrument.Name + ":" + tags[0].Value));
+
+        // Only this store's meter (created by this test's factory): stores of tests running in parallel publish under the same name.
+        using var listener = new MeterListener { InstrumentPublished = (instrument, l) => { if (meters.Created(instrument.Meter) && instrument.Meter.Name == MeteredKeyValueStore.MeterName) { l.EnableMeasurementEvents(instrument); } } };
+        listener.SetMeasurementEventCallback<long>((instrument, _, tags, _) => { lock (names) { names.Add(instrument.Name + ":" + tags[0].Value); } });
         listener.Start();
 
         await metered.SetAsync([new("m", "1"u8.ToArray())], default);

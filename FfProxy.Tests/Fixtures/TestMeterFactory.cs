@@ -10,8 +10,21 @@ public sealed class TestMeterFactory : IMeterFactory
     public Meter Create(MeterOptions options)
     {
         var meter = new Meter(options);
-        _meters.Add(meter);
+        lock (_meters)
+        {
+            _meters.Add(meter);
+        }
+
         return meter;
+    }
+
+    /// <summary>True for meters this factory created, so a listener can ignore those of tests running in parallel.</summary>
+    public bool Created(Meter meter)
+    {
+        lock (_meters)
+        {
+            return _meters.Contains(meter);
+        }
     }
 
     public void Dispose()
