@@ -21,11 +21,18 @@ public static class ServiceDefaultsExtensions
     public const string FfProxyMeters = "FfProxy*";
 
     private const string LiveTag = "live";
+    private const string HostingDiagnostics = "Microsoft.AspNetCore.Hosting.Diagnostics";
 
-    public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder)
+    /// <param name="builder">The role's host builder.</param>
+    /// <param name="frameworkRequestMetrics">
+    /// Whether ASP.NET Core's own per-request series (<c>http_server_request_duration</c>, routing, authorization,
+    /// Kestrel) are exported. The SDK-serving roles say no: spec §7's <c>ff_proxy_http_requests_*</c> series count
+    /// every SDK request already, and the framework's instruments cost a tagged histogram update or more per request.
+    /// </param>
+    public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder, bool frameworkRequestMetrics = true)
         where TBuilder : IHostApplicationBuilder
     {
-        builder.ConfigureOpenTelemetry();
+        builder.ConfigureOpenTelemetry(frameworkRequestMetrics);
 
         // HttpClient logs request URIs at Information: the Proxy Key travels in /proxy/config's query string, so they
         // are never logged, in any role.
@@ -40,7 +47,7 @@ public static class ServiceDefaultsExtensions
         return builder;
     }
 
-    public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder)
+    public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder, bool frameworkRequestMetrics = true)
         where TBuilder : IHostApplicationBuilder
     {
         builder.Logging.AddOpenTelemetry(logging =>
@@ -50,8 +57,7 @@ public static class ServiceDefaultsExtensions
         });
 
         builder.Services.AddOpenTelemetry()
-            .WithMetrics(metrics => metrics
-                .AddAspNetCoreInstrumentation()
+            .WithMetrics(metrics => (frameworkRequestMetrics ? metrics.AddAspNetCoreInstrumentation() : metrics)
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()
                 .AddMeter(FfProxyMeters)
@@ -67,7 +73,16 @@ public static class ServiceDefaultsExtensions
 
         // Spans are built only when there is somewhere to send them: without an exporter every request would pay
         // for activities nobody reads.
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        var tracing = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        if (!tracing && string.IsNullOrWhiteSpace(builder.Configuration[$"Logging:LogLevel:{HostingDiagnostics}"]))
+        {
+            // ASP.NET Core starts an Activity and a log scope for every request whenever this category may log at all
+            // (even at Critical, for log correlation). It only logs "Request starting/finished", which every role
+            // keeps below its level, so without traces to correlate it costs per request for nothing.
+            builder.Logging.AddFilter(HostingDiagnostics, LogLevel.None);
+        }
+
+        if (tracing)
         {
             builder.Services.AddOpenTelemetry()
                 .WithTracing(tracing => SampleByDefault(tracing, builder.Configuration)
