@@ -25,9 +25,11 @@ public static class ServiceDefaultsExtensions
 
     /// <param name="builder">The role's host builder.</param>
     /// <param name="frameworkRequestMetrics">
-    /// Whether ASP.NET Core's own per-request series (<c>http_server_request_duration</c>, routing, authorization,
-    /// Kestrel) are exported. The SDK-serving roles say no: spec §7's <c>ff_proxy_http_requests_*</c> series count
-    /// every SDK request already, and the framework's instruments cost a tagged histogram update or more per request.
+    /// Whether the framework's own per-request series are exported: ASP.NET Core's (<c>http_server_request_duration</c>,
+    /// routing, authorization, Kestrel) and HttpClient's (<c>http_client_request_duration</c>, connections). Every role
+    /// says no: spec §7's <c>ff_proxy_http_requests_*</c> series count each SDK request where it is served (the Gateway
+    /// only forwards it to a Replica that counts it), the Primary's calls to SaaS have their own spec §7 series, and
+    /// the framework's instruments cost tagged histogram updates on every request.
     /// </param>
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder, bool frameworkRequestMetrics = true)
         where TBuilder : IHostApplicationBuilder
@@ -57,8 +59,7 @@ public static class ServiceDefaultsExtensions
         });
 
         builder.Services.AddOpenTelemetry()
-            .WithMetrics(metrics => (frameworkRequestMetrics ? metrics.AddAspNetCoreInstrumentation() : metrics)
-                .AddHttpClientInstrumentation()
+            .WithMetrics(metrics => (frameworkRequestMetrics ? metrics.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation() : metrics)
                 .AddRuntimeInstrumentation()
                 .AddMeter(FfProxyMeters)
                 .AddPrometheusExporter(prometheus =>
