@@ -3,7 +3,7 @@ using FfProxy.Gateway;
 try
 {
     var builder = WebApplication.CreateSlimBuilder(args);
-    builder.AddServiceDefaults();                    // OpenTelemetry, Prometheus, liveness, service discovery
+    builder.AddServiceDefaults(frameworkRequestMetrics: false);  // OpenTelemetry, Prometheus, liveness, service discovery
     builder.QuietPerRequestLogs("Microsoft.AspNetCore", "Yarp");   // no log line per forwarded request by default
     var options = GatewayOptions.Read(builder.Configuration);
     builder.AddListeners(options.Listener);          // PORT (7000), TLS_ENABLED/TLS_CERT/TLS_KEY

@@ -94,7 +94,6 @@ internal static class SdkRouting
             .AddServiceDiscoveryDestinationResolver();
 
         // A dead upstream is hidden: requests whose connection fails go to another one (UpstreamFailover.cs).
-        builder.Services.AddHttpContextAccessor();
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<UpstreamHealth>();
         builder.Services.AddSingleton<IPassiveHealthCheckPolicy, ConnectionFailurePolicy>();

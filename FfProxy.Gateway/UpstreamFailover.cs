@@ -9,13 +9,26 @@ namespace FfProxy.Gateway;
 
 /// <summary>
 /// YARP's forwarder client with <see cref="UpstreamFailoverHandler"/> in front of the sockets handler: YARP itself
-/// never retries, so a Replica that dies would answer every request still routed to it with a 502.
+/// never retries, so a Replica that dies would answer every request still routed to it with a 502. Without traces
+/// (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c> unset) the client propagates no trace headers: that takes HttpClient's
+/// diagnostics handler, an Activity and a header per forwarded request off the hot path.
 /// </summary>
-internal sealed class FailoverForwarderClientFactory(IHttpContextAccessor contexts, UpstreamHealth health, ILogger<UpstreamFailoverHandler> logger)
+internal sealed class FailoverForwarderClientFactory(UpstreamHealth health, IConfiguration configuration, ILogger<UpstreamFailoverHandler> logger)
     : ForwarderHttpClientFactory
 {
+    private readonly bool _tracing = !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+
+    protected override void ConfigureHandler(ForwarderHttpClientContext context, SocketsHttpHandler handler)
+    {
+        base.ConfigureHandler(context, handler);
+        if (!_tracing)
+        {
+            handler.ActivityHeadersPropagator = null;
+        }
+    }
+
     protected override HttpMessageHandler WrapHandler(ForwarderHttpClientContext context, HttpMessageHandler handler) =>
-        new UpstreamFailoverHandler(contexts, health, logger) { InnerHandler = base.WrapHandler(context, handler) };
+        new UpstreamFailoverHandler(health, logger) { InnerHandler = base.WrapHandler(context, handler) };
 }
 
 /// <summary>
@@ -24,13 +37,16 @@ internal sealed class FailoverForwarderClientFactory(IHttpContextAccessor contex
 /// nothing has reached the SDK yet, so it cannot tell. An SSE stream whose upstream dies later ends as a normal end
 /// of stream (not a reset), which SDKs answer by reconnecting — through the Gateway, to a live upstream.
 /// </summary>
-internal sealed partial class UpstreamFailoverHandler(IHttpContextAccessor contexts, UpstreamHealth health, ILogger<UpstreamFailoverHandler> logger)
+/// <remarks>
+/// The failed upstream is found from the request's address, only once a connection failed: reading it from the
+/// request's HttpContext would need an <see cref="IHttpContextAccessor"/>, an async-local write per request.
+/// </remarks>
+internal sealed partial class UpstreamFailoverHandler(UpstreamHealth health, ILogger<UpstreamFailoverHandler> logger)
     : DelegatingHandler
 {
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        var proxy = contexts.HttpContext?.Features.Get<IReverseProxyFeature>();
-        var destination = proxy?.ProxiedDestination;
+        DestinationState? destination = null;
         List<DestinationState>? tried = null;   // only when an upstream failed: none on the hot path
         while (true)
         {
@@ -39,11 +55,17 @@ internal sealed partial class UpstreamFailoverHandler(IHttpContextAccessor conte
                 var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
                 return IsEventStream(response) ? EndStreamOnUpstreamLoss(response) : response;
             }
-            catch (HttpRequestException ex) when (destination is not null && UpstreamHealth.IsConnectionFailure(ex) && !cancellationToken.IsCancellationRequested)
+            catch (HttpRequestException ex) when (UpstreamHealth.IsConnectionFailure(ex) && !cancellationToken.IsCancellationRequested)
             {
+                destination ??= health.DestinationOf(request.RequestUri);
+                if (destination is null)
+                {
+                    throw;   // an address that is none of the upstreams': nothing to fail over from
+                }
+
                 health.MarkDown(destination);
                 (tried ??= []).Add(destination);
-                var next = request.Content is null ? UpstreamHealth.PickOther(proxy!, tried) : null;
+                var next = request.Content is null ? health.PickOther(tried) : null;
                 if (next is null)
                 {
                     throw;
@@ -115,8 +137,7 @@ internal sealed partial class UpstreamHealth(IServiceProvider services, GatewayO
     /// <summary>Takes the upstream out until it has been down for two health intervals; active checks decide after.</summary>
     public void MarkDown(DestinationState destination)
     {
-        if (!services.GetRequiredService<IProxyStateLookup>().TryGetCluster(SdkRouting.ClusterId, out var cluster)
-            || destination.Health.Passive == DestinationHealth.Unhealthy)
+        if (!TryGetCluster(out var cluster) || destination.Health.Passive == DestinationHealth.Unhealthy)
         {
             return;
         }
@@ -125,12 +146,36 @@ internal sealed partial class UpstreamHealth(IServiceProvider services, GatewayO
         services.GetRequiredService<IDestinationHealthUpdater>().SetPassive(cluster, destination, DestinationHealth.Unhealthy, options.HealthCheckInterval * 2);
     }
 
+    /// <summary>The upstream a forwarded request was sent to, by the address it starts with.</summary>
+    public DestinationState? DestinationOf(Uri? requestUri)
+    {
+        if (requestUri is null || !TryGetCluster(out var cluster))
+        {
+            return null;
+        }
+
+        var uri = requestUri.AbsoluteUri;
+        foreach (var destination in cluster.Destinations.Values)
+        {
+            var address = destination.Model.Config.Address.TrimEnd('/');
+            if (uri.StartsWith(address, StringComparison.OrdinalIgnoreCase) && (uri.Length == address.Length || uri[address.Length] is '/' or '?'))
+            {
+                return destination;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>A healthy upstream not tried yet, the one with the fewest requests in flight; null when none is left.</summary>
-    public static DestinationState? PickOther(IReverseProxyFeature proxy, IReadOnlyCollection<DestinationState> tried) =>
-        proxy.AllDestinations
+    public DestinationState? PickOther(IReadOnlyCollection<DestinationState> tried) =>
+        !TryGetCluster(out var cluster) ? null : cluster.Destinations.Values
             .Where(d => !tried.Contains(d) && d.Health.Passive != DestinationHealth.Unhealthy && d.Health.Active != DestinationHealth.Unhealthy)
             .OrderBy(d => d.ConcurrentRequestCount)
             .FirstOrDefault();
+
+    private bool TryGetCluster([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ClusterState? cluster) =>
+        services.GetRequiredService<IProxyStateLookup>().TryGetCluster(SdkRouting.ClusterId, out cluster);
 
     [LoggerMessage(EventId = LogEventIds.Gateway.MarkedDown, Level = LogLevel.Warning, Message = "Upstream {Destination} is down (connection failed); taken out until health checks bring it back")]
     private static partial void LogMarkedDown(ILogger logger, string destination);

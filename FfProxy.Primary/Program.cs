@@ -9,7 +9,7 @@ using FfProxy.Primary.Offline;
 try
 {
     var builder = WebApplication.CreateSlimBuilder(args);
-    builder.AddServiceDefaults();                  // OpenTelemetry, Prometheus, liveness, resilience
+    builder.AddServiceDefaults(frameworkRequestMetrics: false);  // OpenTelemetry, Prometheus (spec §7 series), liveness, resilience
     var options = builder.AddProxyOptions();       // the documented environment variables, validated
     if (options.GenerateOfflineConfig)
     {

@@ -8,7 +8,7 @@ using FfProxy.Replica;
 try
 {
     var builder = WebApplication.CreateSlimBuilder(args);
-    builder.AddServiceDefaults();                  // OpenTelemetry, Prometheus, liveness, resilience
+    builder.AddServiceDefaults(frameworkRequestMetrics: false);  // OpenTelemetry, Prometheus (spec §7 series), liveness, resilience
     var options = builder.AddReplicaOptions();     // the documented variables; READ_REPLICA is implied
     builder.AddListeners(options.Listener());     // PORT, TLS, PROMETHEUS_PORT
     builder.AddConfigStore(options);               // Redis (what the Primary writes), snapshots

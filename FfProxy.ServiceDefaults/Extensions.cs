@@ -21,11 +21,20 @@ public static class ServiceDefaultsExtensions
     public const string FfProxyMeters = "FfProxy*";
 
     private const string LiveTag = "live";
+    private const string HostingDiagnostics = "Microsoft.AspNetCore.Hosting.Diagnostics";
 
-    public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder)
+    /// <param name="builder">The role's host builder.</param>
+    /// <param name="frameworkRequestMetrics">
+    /// Whether the framework's own per-request series are exported: ASP.NET Core's (<c>http_server_request_duration</c>,
+    /// routing, authorization, Kestrel) and HttpClient's (<c>http_client_request_duration</c>, connections). Every role
+    /// says no: spec §7's <c>ff_proxy_http_requests_*</c> series count each SDK request where it is served (the Gateway
+    /// only forwards it to a Replica that counts it), the Primary's calls to SaaS have their own spec §7 series, and
+    /// the framework's instruments cost tagged histogram updates on every request.
+    /// </param>
+    public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder, bool frameworkRequestMetrics = true)
         where TBuilder : IHostApplicationBuilder
     {
-        builder.ConfigureOpenTelemetry();
+        builder.ConfigureOpenTelemetry(frameworkRequestMetrics);
 
         // HttpClient logs request URIs at Information: the Proxy Key travels in /proxy/config's query string, so they
         // are never logged, in any role.
@@ -40,7 +49,7 @@ public static class ServiceDefaultsExtensions
         return builder;
     }
 
-    public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder)
+    public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder, bool frameworkRequestMetrics = true)
         where TBuilder : IHostApplicationBuilder
     {
         builder.Logging.AddOpenTelemetry(logging =>
@@ -50,9 +59,7 @@ public static class ServiceDefaultsExtensions
         });
 
         builder.Services.AddOpenTelemetry()
-            .WithMetrics(metrics => metrics
-                .AddAspNetCoreInstrumentation()
-                .AddHttpClientInstrumentation()
+            .WithMetrics(metrics => (frameworkRequestMetrics ? metrics.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation() : metrics)
                 .AddRuntimeInstrumentation()
                 .AddMeter(FfProxyMeters)
                 .AddPrometheusExporter(prometheus =>
@@ -67,7 +74,16 @@ public static class ServiceDefaultsExtensions
 
         // Spans are built only when there is somewhere to send them: without an exporter every request would pay
         // for activities nobody reads.
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        var tracing = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        if (!tracing && string.IsNullOrWhiteSpace(builder.Configuration[$"Logging:LogLevel:{HostingDiagnostics}"]))
+        {
+            // ASP.NET Core starts an Activity and a log scope for every request whenever this category may log at all
+            // (even at Critical, for log correlation). It only logs "Request starting/finished", which every role
+            // keeps below its level, so without traces to correlate it costs per request for nothing.
+            builder.Logging.AddFilter(HostingDiagnostics, LogLevel.None);
+        }
+
+        if (tracing)
         {
             builder.Services.AddOpenTelemetry()
                 .WithTracing(tracing => SampleByDefault(tracing, builder.Configuration)

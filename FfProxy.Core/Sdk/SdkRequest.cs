@@ -15,7 +15,7 @@ internal static class SdkRequest
     /// <summary>
     /// Largest request body accepted on POST routes. Kestrel enforces it per endpoint (the routes carry it as
     /// <see cref="Microsoft.AspNetCore.Http.Metadata.IRequestSizeLimitMetadata"/>) by throwing
-    /// <see cref="BadHttpRequestException"/> with 413, which <see cref="ErrorResponseMiddleware"/> answers in JSON.
+    /// <see cref="BadHttpRequestException"/> with 413, which <see cref="SdkEdgeMiddleware"/> answers in JSON.
     /// </summary>
     public const int MaxBodyBytes = 4 * 1024 * 1024;
 

@@ -70,55 +70,71 @@ internal sealed class TokenService
     }
 
     /// <summary>
-    /// The signature check plugged into JwtBearer's <see cref="TokenValidationParameters.SignatureValidator"/>;
-    /// lifetime checks stay with JwtBearer.
+    /// The token's claims when its signature is one of ours (AUTH_SECRET or a LEGACY_SECRETS entry), else null.
+    /// Times and the SDK key are checked per request by <see cref="SdkAuthentication"/>; only this part is remembered.
     /// </summary>
-    public SecurityToken ValidateSignature(string token, TokenValidationParameters parameters)
+    public VerifiedToken? Verify(string token)
     {
         if (_verified.TryGet(token, out var known))
         {
             _metrics.RecordTokenVerified(known.LegacySecret);
-            return known.Token;
+            return known;
         }
 
         var lastDot = token.LastIndexOf('.');
         var firstDot = token.IndexOf('.', StringComparison.Ordinal);
         if (firstDot <= 0 || lastDot <= firstDot)
         {
-            throw new SecurityTokenMalformedException("The token is not a compact JWS.");
+            return null;
         }
 
-        var jwt = new JsonWebToken(token);
+        JsonWebToken jwt;
+        try
+        {
+            jwt = new JsonWebToken(token);
+        }
+        catch (Exception ex) when (ex is ArgumentException or SecurityTokenException or FormatException or JsonException)
+        {
+            return null;
+        }
+
         if (!string.Equals(jwt.Alg, SecurityAlgorithms.HmacSha256, StringComparison.Ordinal))
         {
-            throw new SecurityTokenInvalidAlgorithmException("Only HS256 tokens are accepted.");
+            return null;
         }
 
         Span<byte> presented = stackalloc byte[HMACSHA256.HashSizeInBytes];
         if (!Base64Url.TryDecodeFromChars(token.AsSpan(lastDot + 1), presented, out var written) || written != presented.Length)
         {
-            throw new SecurityTokenInvalidSignatureException("The token signature is malformed.");
+            return null;
         }
 
         var input = Encoding.ASCII.GetBytes(token, 0, lastDot);
         if (Verify(_current, input, presented))
         {
-            _metrics.RecordTokenVerified(legacySecret: false);
-            _verified.Add(token, new VerifiedToken(jwt, LegacySecret: false));
-            return jwt;
+            return Remember(token, VerifiedToken.From(jwt, legacySecret: false));
         }
 
         foreach (var secret in _legacy)
         {
             if (Verify(secret, input, presented))
             {
-                _metrics.RecordTokenVerified(legacySecret: true);
-                _verified.Add(token, new VerifiedToken(jwt, LegacySecret: true));
-                return jwt;
+                return Remember(token, VerifiedToken.From(jwt, legacySecret: true));
             }
         }
 
-        throw new SecurityTokenInvalidSignatureException("The token signature does not match.");
+        return null;
+    }
+
+    private VerifiedToken? Remember(string token, VerifiedToken? verified)
+    {
+        if (verified is null)
+        {
+            return null;
+        }
+
+        _metrics.RecordTokenVerified(verified.LegacySecret);
+        return _verified.Add(token, verified);
     }
 
     private static bool Verify(byte[] secret, byte[] input, ReadOnlySpan<byte> presented)
@@ -129,12 +145,41 @@ internal sealed class TokenService
     }
 }
 
-internal sealed record VerifiedToken(JsonWebToken Token, bool LegacySecret);
+/// <summary>
+/// What a request needs of a token whose signature checked out: its claims as strings (as a claims principal would
+/// show them; null when absent) and its times (null when absent), read once per token.
+/// </summary>
+internal sealed record VerifiedToken(string? Environment, string? ApiKey, DateTimeOffset? NotBefore, DateTimeOffset? Expires, DateTimeOffset? IssuedAt, bool LegacySecret)
+{
+    /// <summary>The claims of a verified token; null when its times are not numbers (JwtBearer refused those too).</summary>
+    public static VerifiedToken? From(JsonWebToken jwt, bool legacySecret)
+    {
+        try
+        {
+            return new(
+                Claim(jwt, TokenClaims.Environment),
+                Claim(jwt, TokenClaims.ApiKey),
+                jwt.TryGetPayloadValue<object>(JwtRegisteredClaimNames.Nbf, out _) ? new DateTimeOffset(jwt.ValidFrom, TimeSpan.Zero) : null,
+                jwt.TryGetPayloadValue<object>(JwtRegisteredClaimNames.Exp, out _) ? new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero) : null,
+                long.TryParse(Claim(jwt, JwtRegisteredClaimNames.Iat), System.Globalization.CultureInfo.InvariantCulture, out var iat)
+                    ? DateTimeOffset.FromUnixTimeSeconds(Math.Clamp(iat, -62135596800L, 253402300799L))
+                    : null,
+                legacySecret);
+        }
+        catch (Exception ex) when (ex is SecurityTokenException or ArgumentException or FormatException or OverflowException)
+        {
+            return null;
+        }
+    }
+
+    private static string? Claim(JsonWebToken jwt, string name) => jwt.TryGetClaim(name, out var claim) ? claim.Value : null;
+}
 
 /// <summary>
 /// Signatures already verified, keyed by the whole token string: an SDK presents the same token on every request,
-/// so parsing it and computing one HMAC per secret again on each request is avoidable work. Only the signature check is remembered. JwtBearer's
-/// time checks and <see cref="SdkTokenEvents"/> (the SDK key must still exist) run on every request, so removing a
+/// so parsing it and computing one HMAC per secret again on each request is avoidable work. Only the signature check
+/// (and the claims it vouches for) is remembered. The time checks and the SDK key's existence
+/// (<see cref="SdkAuthentication"/>) run on every request, so removing a
 /// key still rejects its tokens at once. Secrets are read once per process, so a rotation (new AUTH_SECRET,
 /// LEGACY_SECRETS) is a restart and starts empty. Only tokens with a valid signature get in, so the bound is
 /// reached by real SDK tokens only; then it starts over rather than keep an order per hit.
@@ -148,7 +193,7 @@ internal sealed class VerifiedTokens(int capacity)
     public bool TryGet(string token, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out VerifiedToken? verified) =>
         _tokens.TryGetValue(token, out verified);
 
-    public void Add(string token, VerifiedToken verified)
+    public VerifiedToken Add(string token, VerifiedToken verified)
     {
         if (_tokens.Count >= capacity)
         {
@@ -156,5 +201,6 @@ internal sealed class VerifiedTokens(int capacity)
         }
 
         _tokens[token] = verified;
+        return verified;
     }
 }

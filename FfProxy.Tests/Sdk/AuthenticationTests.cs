@@ -142,6 +142,47 @@ public sealed class AuthenticationTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
     }
 
+    /// <summary>
+    /// Tokens signed with this proxy's secret are still checked per request: their times (with 30 s of clock skew) and
+    /// the form of their SDK key claim.
+    /// </summary>
+    [Theory]
+    [InlineData("exp", -120, HttpStatusCode.Unauthorized)]
+    [InlineData("exp", -10, HttpStatusCode.OK)]
+    [InlineData("nbf", 120, HttpStatusCode.Unauthorized)]
+    [InlineData("nbf", 10, HttpStatusCode.OK)]
+    [InlineData("iat", 120, HttpStatusCode.Unauthorized)]
+    [InlineData("iat", -3600, HttpStatusCode.OK)]
+    public async Task Signed_tokens_are_refused_outside_their_times(string claim, int offsetSeconds, HttpStatusCode expected)
+    {
+        var at = DateTimeOffset.UtcNow.ToUnixTimeSeconds() + offsetSeconds;
+        var token = Signed($$"""{"apiKey":"auth-key-{{SdkKeyHash.Compute(Sample.ServerKey)}}","environment":"{{Sample.Environment}}","{{claim}}":{{at}}}""");
+
+        using var response = await GetWithToken(token, $"/client/env/{Sample.Environment}/feature-configs");
+
+        Assert.Equal(expected, response.StatusCode);
+        if (expected == HttpStatusCode.Unauthorized)
+        {
+            Assert.Equal("{\"message\":\"invalid or expired jwt\"}\n", await response.Content.ReadAsStringAsync());
+        }
+    }
+
+    [Theory]
+    [InlineData("""{"environment":"ENV"}""")]
+    [InlineData("""{"apiKey":"KEY"}""")]
+    [InlineData("""{"apiKey":"not-an-auth-key","environment":"ENV"}""")]
+    [InlineData("""{"apiKey":"auth-key-0000000000000000000000000000000000000000000000000000000000000000","environment":"ENV"}""")]
+    public async Task Signed_tokens_without_a_current_sdk_key_of_the_environment_are_refused(string payload)
+    {
+        var token = Signed(payload.Replace("ENV", Sample.Environment, StringComparison.Ordinal)
+            .Replace("KEY", "auth-key-" + SdkKeyHash.Compute(Sample.ServerKey), StringComparison.Ordinal));
+
+        using var response = await GetWithToken(token, $"/client/env/{Sample.Environment}/feature-configs");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("{\"message\":\"invalid or expired jwt\"}\n", await response.Content.ReadAsStringAsync());
+    }
+
     [Fact]
     public async Task Token_for_another_environment_is_refused_with_the_mismatch_message()
     {
@@ -204,6 +245,15 @@ public sealed class AuthenticationTests : IAsyncLifetime
         using var meters = new TestMeterFactory();
         var service = new TokenService(options, TimeProvider.System, new ProxyMetrics(meters, ProxyRole.Primary));
         return service.Issue("auth-key-" + SdkKeyHash.Compute(Sample.ServerKey), Sample.Environment);
+    }
+
+    /// <summary>An HS256 token with this payload, signed with the test proxy's AUTH_SECRET.</summary>
+    private static string Signed(string payload)
+    {
+        var input = System.Buffers.Text.Base64Url.EncodeToString("{\"alg\":\"HS256\",\"typ\":\"JWT\"}"u8) + "."
+            + System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes(payload));
+        var signature = System.Security.Cryptography.HMACSHA256.HashData(Encoding.UTF8.GetBytes(PrimaryHost.AuthSecret), Encoding.ASCII.GetBytes(input));
+        return input + "." + System.Buffers.Text.Base64Url.EncodeToString(signature);
     }
 
     private static byte[] Base64Url(string text) => System.Buffers.Text.Base64Url.DecodeFromChars(text);

@@ -4,7 +4,6 @@ using FfProxy.Core.Sdk;
 using FfProxy.Tests.Fixtures;
 using Microsoft.Extensions.Configuration;
 using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Tokens;
 
 namespace FfProxy.Tests.Sdk;
 
@@ -24,10 +23,13 @@ public sealed class VerifiedTokenTests : IDisposable
         var service = Service("the-secret");
         var token = service.Issue(ApiKey, Sample.Environment);
 
-        var first = service.ValidateSignature(token, new TokenValidationParameters());
-        var second = service.ValidateSignature(token, new TokenValidationParameters());
+        var first = service.Verify(token);
+        var second = service.Verify(token);
 
+        Assert.NotNull(first);
         Assert.Same(first, second);
+        Assert.Equal(Sample.Environment, first.Environment);
+        Assert.Equal(ApiKey, first.ApiKey);
     }
 
     [Fact]
@@ -35,12 +37,12 @@ public sealed class VerifiedTokenTests : IDisposable
     {
         var service = Service("the-secret");
         var token = service.Issue(ApiKey, Sample.Environment);
-        service.ValidateSignature(token, new TokenValidationParameters());
+        service.Verify(token);
         var parts = token.Split('.');
         var forged = parts[0] + "." + System.Buffers.Text.Base64Url.EncodeToString(
             """{"apiKey":"auth-key-x","environment":"other-env","clusterIdentifier":"1","nbf":1,"iat":1}"""u8) + "." + parts[2];
 
-        Assert.Throws<SecurityTokenInvalidSignatureException>(() => service.ValidateSignature(forged, new TokenValidationParameters()));
+        Assert.Null(service.Verify(forged));
     }
 
     [Fact]
@@ -48,22 +50,22 @@ public sealed class VerifiedTokenTests : IDisposable
     {
         var before = Service("the-old-secret");
         var token = before.Issue(ApiKey, Sample.Environment);
-        before.ValidateSignature(token, new TokenValidationParameters());
 
         var after = Service("the-new-secret");
 
-        Assert.Throws<SecurityTokenInvalidSignatureException>(() => after.ValidateSignature(token, new TokenValidationParameters()));
+        Assert.NotNull(before.Verify(token));
+        Assert.Null(after.Verify(token));
     }
 
     [Fact]
     public void The_remembered_tokens_are_bounded()
     {
         var verified = new VerifiedTokens(capacity: 3);
-        var token = new JsonWebToken(Service("s").Issue(ApiKey, Sample.Environment));
+        var token = VerifiedToken.From(new JsonWebToken(Service("s").Issue(ApiKey, Sample.Environment)), legacySecret: false)!;
 
         for (var i = 0; i < 10; i++)
         {
-            verified.Add($"token-{i}", new VerifiedToken(token, LegacySecret: false));
+            verified.Add($"token-{i}", token);
         }
 
         Assert.InRange(verified.Count, 1, 3);
