@@ -67,7 +67,7 @@ public static class ServiceDefaultsExtensions
 
         // Spans are built only when there is somewhere to send them: without an exporter every request would pay
         // for activities nobody reads.
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        if (ExportsTraces(builder.Configuration))
         {
             builder.Services.AddOpenTelemetry()
                 .WithTracing(tracing => SampleByDefault(tracing, builder.Configuration)
@@ -82,6 +82,13 @@ public static class ServiceDefaultsExtensions
 
         return builder;
     }
+
+    /// <summary>
+    /// Whether this process exports traces (an OTLP endpoint is configured). Components that would trace on their own
+    /// (the Aspire Redis client) follow it, so nothing builds spans, or holds per-request tracing state, for nobody.
+    /// </summary>
+    public static bool ExportsTraces(Microsoft.Extensions.Configuration.IConfiguration configuration) =>
+        !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
 
     /// <summary>
     /// Traces of <see cref="DefaultTraceSampleRatio"/> of the requests that arrive without a sampled parent

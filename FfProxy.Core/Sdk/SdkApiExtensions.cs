@@ -54,6 +54,9 @@ public static class SdkApiExtensions
             {
                 jwt.MapInboundClaims = false;
                 jwt.RequireHttpsMetadata = false;
+                // Nothing reads the token back from the authentication properties; saved, a second copy of it would
+                // live as long as the request, which for an SDK stream is hours.
+                jwt.SaveToken = false;
                 jwt.Events = events;
                 jwt.TokenValidationParameters = new TokenValidationParameters
                 {
