@@ -33,8 +33,15 @@ public static class ConfigStoreExtensions
         else
         {
             var redis = RedisConnection.Parse(options.Redis);
+            // Without a trace exporter the client's tracing would still profile every command issued under a request's
+            // Activity and keep that profiling session until the request ends: for an SDK stream, its whole life.
+            var traced = ServiceDefaultsExtensions.ExportsTraces(builder.Configuration);
             builder.AddRedisClient(RedisConnectionName,
-                settings => settings.ConnectionString = redis.ToString(includePassword: true),
+                settings =>
+                {
+                    settings.ConnectionString = redis.ToString(includePassword: true);
+                    settings.DisableTracing = !traced;
+                },
                 configureOptions: configuration => RedisConnection.Apply(configuration, options.Redis));
             services.TryAddSingleton<RedisKeyValueStore>();
             services.TryAddSingleton<IKeyValueStore>(sp => Metered(sp, sp.GetRequiredService<RedisKeyValueStore>()));

@@ -74,7 +74,7 @@ public static class ServiceDefaultsExtensions
 
         // Spans are built only when there is somewhere to send them: without an exporter every request would pay
         // for activities nobody reads.
-        var tracing = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        var tracing = ExportsTraces(builder.Configuration);
         if (!tracing && string.IsNullOrWhiteSpace(builder.Configuration[$"Logging:LogLevel:{HostingDiagnostics}"]))
         {
             // ASP.NET Core starts an Activity and a log scope for every request whenever this category may log at all
@@ -98,6 +98,13 @@ public static class ServiceDefaultsExtensions
 
         return builder;
     }
+
+    /// <summary>
+    /// Whether this process exports traces (an OTLP endpoint is configured). Components that would trace on their own
+    /// (the Aspire Redis client) follow it, so nothing builds spans, or holds per-request tracing state, for nobody.
+    /// </summary>
+    public static bool ExportsTraces(Microsoft.Extensions.Configuration.IConfiguration configuration) =>
+        !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
 
     /// <summary>
     /// Traces of <see cref="DefaultTraceSampleRatio"/> of the requests that arrive without a sampled parent

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Holds N SDK streams (GET /stream) on one proxy, reports resident memory per stream of the processes named, then
 edits a flag in the offline directory the Primary watches and times how long the LAST stream takes to receive
-`event: *`. Used by bench/sdk-ratios.sh; python3 stdlib only.
+`event: *`, then reports resident memory per stream again (an event is a burst of writes to every stream). Used by
+bench/sdk-ratios.sh; python3 stdlib only.
 
     bench/stream-fanout.py --port P --token T --api-key K --streams N --redis-port R --env E \
         --flags-file <env dir>/feature_config.json --flag dark_mode --edits 5 --rss Replica=<pid> [--rss ...]
@@ -254,6 +255,11 @@ def main():
     print(f"fan-out to the last of {len(streams)} streams, from the Primary's Redis write: {summary(from_redis)}")
     print(f"  from the file write: {summary(from_file)}; the Primary's own file write -> Redis write: "
           f"{summary(primary_write)}", flush=True)
+    # Each event is a burst of writes to every stream at once; what the buffers grew to during it stays resident.
+    for label, pid in watched.items():
+        after = rss_kb(pid)
+        print(f"memory after the edits: {label}: resident {after} kB with {len(streams) - len(closed)} streams, "
+              f"{(after - before[label]) / len(streams):.1f} KB per stream", flush=True)
 
 
 main()

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
-using System.Threading.Channels;
+using System.Threading.Tasks.Sources;
 using FfProxy.Core.Domain;
 using Microsoft.Extensions.Logging;
 
@@ -140,23 +141,24 @@ public sealed partial class SdkStreamHub
     private static partial void LogSlowClient(ILogger logger, string environment);
 }
 
-/// <summary>One SDK's stream: a bounded queue of frames the request loop writes out.</summary>
-public sealed class SdkStreamConnection : IDisposable
+/// <summary>
+/// One SDK's stream: a bounded queue of frames and the one waiting writer loop. It replaces a
+/// <c>Channel&lt;byte[]&gt;</c>, which cost about 1 KB per idle stream (channel, reader, writer, deque, lock and a
+/// waiter object per wait); at 10,000 streams that was 10 MB for queues that hold nothing nearly all the time.
+/// </summary>
+public sealed class SdkStreamConnection : IValueTaskSource<bool>, IDisposable
 {
     // Enough for a burst of changes; a client that falls this far behind is cut off and reconnects.
-    private const int QueueCapacity = 256;
+    internal const int QueueCapacity = 256;
 
+    private readonly Queue<byte[]> _frames = new();   // also the lock for _waiting and _completed
+    private readonly SdkStreamHub _hub;
     // Synchronous continuations: a publish writes each waiting stream's frame into its response pipe itself
     // (SdkStreamWriter never blocks: a write that cannot complete at once awaits), instead of queueing one
-    // thread-pool work item per stream; Kestrel's I/O queues then send them in batches.
-    private readonly Channel<byte[]> _frames = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(QueueCapacity)
-    {
-        SingleReader = true,
-        FullMode = BoundedChannelFullMode.Wait,
-        AllowSynchronousContinuations = true,
-    });
-
-    private readonly SdkStreamHub _hub;
+    // thread-pool work item per stream; Kestrel's I/O queues then send them in batches. SetResult runs outside the lock.
+    private ManualResetValueTaskSourceCore<bool> _waiter = new() { RunContinuationsAsynchronously = false };
+    private bool _waiting;
+    private bool _completed;
     private long _lastWrite;
 
     internal SdkStreamConnection(string environment, SdkStreamHub hub, long connectedAt)
@@ -174,15 +176,101 @@ public sealed class SdkStreamConnection : IDisposable
     /// <summary>Records that bytes went out, so the shared heartbeat ticker leaves this stream alone for a while.</summary>
     public void Wrote(long timestamp) => Volatile.Write(ref _lastWrite, timestamp);
 
-    public ChannelReader<byte[]> Frames => _frames.Reader;
+    /// <summary>
+    /// Queues a frame; false only when the queue is full (the SDK fell behind). A stream that is ending takes the
+    /// frame and drops it: it is not a slow client.
+    /// </summary>
+    internal bool TryEnqueue(byte[] frame)
+    {
+        lock (_frames)
+        {
+            if (_completed)
+            {
+                return true;
+            }
 
-    internal bool TryEnqueue(byte[] frame) => _frames.Writer.TryWrite(frame);
+            if (_frames.Count >= QueueCapacity)
+            {
+                return false;
+            }
 
-    internal void Complete() => _frames.Writer.TryComplete();
+            _frames.Enqueue(frame);
+            if (!_waiting)
+            {
+                return true;
+            }
+
+            _waiting = false;
+        }
+
+        _waiter.SetResult(true);
+        return true;
+    }
+
+    /// <summary>Ends the stream once the frames already queued are written.</summary>
+    internal void Complete()
+    {
+        lock (_frames)
+        {
+            if (_completed)
+            {
+                return;
+            }
+
+            _completed = true;
+            if (!_waiting)
+            {
+                return;
+            }
+
+            _waiting = false;
+        }
+
+        _waiter.SetResult(false);
+    }
+
+    /// <summary>
+    /// True when a frame is queued, false when the stream ended and its queue is empty. One reader at a time (the
+    /// stream's writer loop); the wait holds no timer, cancellation registration or allocation of its own.
+    /// </summary>
+    public ValueTask<bool> WaitToReadAsync()
+    {
+        lock (_frames)
+        {
+            if (_frames.Count > 0)
+            {
+                return new ValueTask<bool>(true);
+            }
+
+            if (_completed)
+            {
+                return new ValueTask<bool>(false);
+            }
+
+            _waiter.Reset();
+            _waiting = true;
+            return new ValueTask<bool>(this, _waiter.Version);
+        }
+    }
+
+    public bool TryRead([MaybeNullWhen(false)] out byte[] frame)
+    {
+        lock (_frames)
+        {
+            return _frames.TryDequeue(out frame);
+        }
+    }
+
+    bool IValueTaskSource<bool>.GetResult(short token) => _waiter.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<bool>.GetStatus(short token) => _waiter.GetStatus(token);
+
+    void IValueTaskSource<bool>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _waiter.OnCompleted(continuation, state, token, flags);
 
     public void Dispose()
     {
-        _frames.Writer.TryComplete();
+        Complete();
         _hub.Remove(this);
     }
 }

@@ -44,6 +44,10 @@ internal sealed partial class SdkStreamRoutes(
             return;
         }
 
+        // Everything this stream needs from the request has been read, and nothing after it reads request headers:
+        // release them (the bearer token alone is about 0.7 KB) rather than hold them for the stream's lifetime.
+        context.Request.Headers.Clear();
+
         using var connection = hub.Connect(environment);
         var response = context.Response;
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();

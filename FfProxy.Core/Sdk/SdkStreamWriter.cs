@@ -4,9 +4,9 @@ namespace FfProxy.Core.Sdk;
 
 /// <summary>
 /// Writes one SDK stream's queued frames (events from the <see cref="SdkStreamHub"/>, keep-alives from the
-/// <see cref="SdkStreamHeartbeat"/>) to its response. While idle it awaits only its queue with the request's token:
-/// no per-wait timer or linked cancellation source, and the frames are shared arrays, so an idle stream allocates
-/// nothing.
+/// <see cref="SdkStreamHeartbeat"/>) to its response. While idle it awaits only its connection's queue: the SDK going
+/// away completes that queue through one registration on the request's token (not one per wait), and the frames are
+/// shared arrays, so an idle stream allocates nothing.
 /// </summary>
 internal static class SdkStreamWriter
 {
@@ -15,10 +15,10 @@ internal static class SdkStreamWriter
     {
         var body = response.BodyWriter;
         await body.FlushAsync(aborted).ConfigureAwait(false);
-        var frames = connection.Frames;
-        while (await frames.WaitToReadAsync(aborted).ConfigureAwait(false))
+        using var registration = aborted.UnsafeRegister(static state => ((SdkStreamConnection)state!).Complete(), connection);
+        while (await connection.WaitToReadAsync().ConfigureAwait(false))
         {
-            while (frames.TryRead(out var frame))
+            while (connection.TryRead(out var frame))
             {
                 // One frame per flush, never an event coalesced with a heartbeat (the Node SDK drops chunks starting with ':').
                 var flushed = await body.WriteAsync(frame, aborted).ConfigureAwait(false);
