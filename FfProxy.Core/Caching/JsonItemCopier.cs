@@ -110,49 +110,39 @@ internal static class JsonItemCopier
         }
     }
 
-    private static void WritePropertyName(ref Utf8JsonReader reader, Utf8JsonWriter writer)
+    private static void WritePropertyName(ref Utf8JsonReader reader, Utf8JsonWriter writer) => WriteText(ref reader, writer, propertyName: true);
+
+    private static void WriteString(ref Utf8JsonReader reader, Utf8JsonWriter writer) => WriteText(ref reader, writer, propertyName: false);
+
+    /// <summary>A property name or string value, unescaped and written again through the writer's encoder.</summary>
+    private static void WriteText(ref Utf8JsonReader reader, Utf8JsonWriter writer, bool propertyName)
     {
-        if (!reader.ValueIsEscaped)
+        byte[]? rented = null;
+        var text = reader.ValueSpan;
+        if (reader.ValueIsEscaped)
         {
-            writer.WritePropertyName(reader.ValueSpan);
-            return;
+            // Unescaped text is never longer than its escaped form.
+            rented = ArrayPool<byte>.Shared.Rent(reader.HasValueSequence ? (int)reader.ValueSequence.Length : reader.ValueSpan.Length);
+            text = rented.AsSpan(0, reader.CopyString(rented));
         }
 
-        var rented = Unescape(ref reader, out var length);
         try
         {
-            writer.WritePropertyName(rented.AsSpan(0, length));
+            if (propertyName)
+            {
+                writer.WritePropertyName(text);
+            }
+            else
+            {
+                writer.WriteStringValue(text);
+            }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(rented);
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
         }
-    }
-
-    private static void WriteString(ref Utf8JsonReader reader, Utf8JsonWriter writer)
-    {
-        if (!reader.ValueIsEscaped)
-        {
-            writer.WriteStringValue(reader.ValueSpan);
-            return;
-        }
-
-        var rented = Unescape(ref reader, out var length);
-        try
-        {
-            writer.WriteStringValue(rented.AsSpan(0, length));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(rented);
-        }
-    }
-
-    /// <summary>Unescaped text is never longer than its escaped form.</summary>
-    private static byte[] Unescape(ref Utf8JsonReader reader, out int length)
-    {
-        var rented = ArrayPool<byte>.Shared.Rent(reader.HasValueSequence ? (int)reader.ValueSequence.Length : reader.ValueSpan.Length);
-        length = reader.CopyString(rented);
-        return rented;
     }
 }
