@@ -6,19 +6,34 @@ using FfProxy.Core.Evaluation;
 namespace FfProxy.Core.Caching;
 
 /// <summary>
-/// A response body serialised once: compact JSON without the trailing newline the Go encoder writes (the response
-/// adds it), so an item's body can be a slice of its environment's list body. The strong ETag is computed on first use.
+/// A response body serialised once: compact JSON and the trailing newline the Go encoder writes. An item's body is a
+/// slice of its environment's list body, without a newline of its own (the response adds it); a list body keeps its
+/// newline, so a large body goes out in one write. The strong ETag is computed on first use.
 /// </summary>
-public sealed class ResponseBody(ReadOnlyMemory<byte> json)
+public sealed class ResponseBody
 {
-    public static readonly ResponseBody EmptyArray = new("[]"u8.ToArray(), "\"empty\"");
+    public static readonly ResponseBody EmptyArray = new("[]\n"u8.ToArray(), "\"empty\"");
 
     private string? _etag;
 
-    private ResponseBody(ReadOnlyMemory<byte> json, string etag)
-        : this(json) => _etag = etag;
+    /// <summary>A body of <paramref name="json"/> followed by a newline the response writes.</summary>
+    public ResponseBody(ReadOnlyMemory<byte> json) => Json = json;
 
-    public ReadOnlyMemory<byte> Json { get; } = json;
+    private ResponseBody(byte[] wire, string? etag)
+    {
+        Wire = wire;
+        Json = wire.AsMemory(0, wire.Length - 1);
+        _etag = etag;
+    }
+
+    /// <summary>A body whose bytes on the wire, newline included, are <paramref name="wire"/>.</summary>
+    public static ResponseBody FromWire(byte[] wire) => new(wire, null);
+
+    /// <summary>The JSON, without the newline.</summary>
+    public ReadOnlyMemory<byte> Json { get; }
+
+    /// <summary>The bytes on the wire in one piece, when the body has them so (list bodies); null for item slices.</summary>
+    public byte[]? Wire { get; }
 
     /// <summary>Bytes on the wire: the JSON and its newline.</summary>
     public int Length => Json.Length + 1;

@@ -76,13 +76,14 @@ internal sealed class ListBodyWriter : IBufferWriter<byte>, IDisposable
         _items = 0;
     }
 
-    /// <summary>The list body, sized exactly (without the trailing newline).</summary>
+    /// <summary>The list body as it goes on the wire, sized exactly: the array and the newline after it.</summary>
     public byte[] ToArray()
     {
         _writer.Flush();
         Append((byte)']');
+        Append((byte)'\n');
         var bytes = _buffer.AsSpan(0, _written).ToArray();
-        _written--;
+        _written -= 2;
         return bytes;
     }
 

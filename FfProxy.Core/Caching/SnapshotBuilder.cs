@@ -83,7 +83,7 @@ public sealed partial class SnapshotBuilder(ProxyOptions options, ILogger<Snapsh
         }
 
         var byId = ranges.ToFrozenDictionary(r => r.Id, r => new ResponseBody(list.AsMemory(r.Range)), StringComparer.Ordinal);
-        return (new ResponseBody(list), byId, versions);
+        return (ResponseBody.FromWire(list), byId, versions);
     }
 
     /// <summary>Spec §2.8: one variant of each group carries only legacy rules, the other only servingRules.</summary>
@@ -138,9 +138,9 @@ public sealed partial class SnapshotBuilder(ProxyOptions options, ILogger<Snapsh
         }
 
         return (
-            new ResponseBody(legacyList),
+            ResponseBody.FromWire(legacyList),
             ranges.ToFrozenDictionary(r => r.Id, r => new ResponseBody(legacyList.AsMemory(r.Legacy)), StringComparer.Ordinal),
-            new ResponseBody(v2List),
+            ResponseBody.FromWire(v2List),
             ranges.ToFrozenDictionary(r => r.Id, r => new ResponseBody(v2List.AsMemory(r.V2)), StringComparer.Ordinal),
             versions);
     }

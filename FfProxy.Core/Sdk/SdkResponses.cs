@@ -32,6 +32,13 @@ internal static class SdkResponses
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = JsonContentType;
         response.ContentLength = body.Length;
+        if (body.Wire is { } wire)
+        {
+            // One write of a buffer holding everything, as a bare Kestrel app does. Written through the PipeWriter
+            // instead, the 222 KB list of bench/sdk-ratios.sh cost 101 µs of CPU per request against 70 µs this way.
+            return response.Body.WriteAsync(wire).AsTask();
+        }
+
         var writer = response.BodyWriter;
         writer.Write(body.Json.Span);
         writer.Write("\n"u8);
