@@ -118,6 +118,7 @@ public sealed class SnapshotBytesTests
         var oracle = Oracle.Bodies(flags, segments);
 
         AssertBody(oracle.FeatureConfigs, snapshot.FeatureConfigs);
+        Assert.NotNull(snapshot.FeatureConfigs.Wire); // list bodies go out in one write
         AssertBodies(oracle.FeatureConfigById, snapshot.FeatureConfigById);
         AssertBody(oracle.Segments, snapshot.Segments);
         AssertBodies(oracle.SegmentById, snapshot.SegmentById);
@@ -128,6 +129,11 @@ public sealed class SnapshotBytesTests
     private static void AssertBody(byte[] expected, ResponseBody actual)
     {
         Assert.Equal(Encoding.UTF8.GetString(expected), Encoding.UTF8.GetString(actual.ToArray()));
+        if (actual.Wire is { } wire)
+        {
+            Assert.Equal(expected, wire);
+        }
+
         Assert.Equal(ETagOf(expected), actual.ETag);
     }
 
