@@ -138,6 +138,9 @@ public sealed class ReplicaTests(RedisServer redis) : IClassFixture<RedisServer>
         await WaitForReplicaStateAsync(replica, "CONNECTED");
         using var client = await replica.AuthenticatedClientAsync(OnlineProxy.ServerKey);
 
+        // The Replica reports CONNECTED before its preload has finished: hold the snapshot before Redis goes away
+        // (CI once stopped Redis inside that window and got a 503 for an environment the Replica had not loaded yet).
+        Assert.Equal("true", (await client.GetFromJsonAsync<JsonElement>($"/client/env/{Env}/target/t1/evaluations/dark_mode")).GetProperty("value").GetString());
         await redis.StopAsync();
         try
         {
