@@ -153,10 +153,7 @@ public sealed class SdkStreamConnection : IValueTaskSource<bool>, IDisposable
 
     private readonly Queue<byte[]> _frames = new();   // also the lock for _waiting and _completed
     private readonly SdkStreamHub _hub;
-    // Synchronous continuations: a publish writes each waiting stream's frame into its response pipe itself
-    // (SdkStreamWriter never blocks: a write that cannot complete at once awaits), instead of queueing one
-    // thread-pool work item per stream; Kestrel's I/O queues then send them in batches. SetResult runs outside the lock.
-    private ManualResetValueTaskSourceCore<bool> _waiter = new() { RunContinuationsAsynchronously = false };
+    private ManualResetValueTaskSourceCore<bool> _waiter = new() { RunContinuationsAsynchronously = true };
     private bool _waiting;
     private bool _completed;
     private long _lastWrite;

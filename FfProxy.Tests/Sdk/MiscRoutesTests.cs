@@ -164,7 +164,13 @@ public sealed class MiscRoutesTests : IAsyncLifetime
     {
         await _sdk.GetStringAsync($"/client/env/{Sample.Environment}/feature-configs");
 
-        var scrape = await _proxy.Client.GetStringAsync("/metrics");
+        // A request is counted when it completes on the server, which can be just after its client has read the body.
+        var scrape = "";
+        await Eventually.TrueAsync(async () =>
+        {
+            scrape = await _proxy.Client.GetStringAsync("/metrics");
+            return PrometheusText.HasSample(scrape, "ff_proxy_http_requests_total", ("url", "/client/env/:environment_uuid/feature-configs"));
+        }, TimeSpan.FromSeconds(5), "the feature-configs request was counted");
 
         Assert.True(PrometheusText.HasSample(scrape, "ff_proxy_http_requests_total",
             ("code", "200"), ("envID", Sample.Environment), ("url", "/client/env/:environment_uuid/feature-configs")), scrape);
