@@ -28,7 +28,7 @@ public sealed class PrimaryKillTests(RedisServer redis) : IClassFixture<RedisSer
             await using var replicaA = await ReplicaProcess.StartAsync(redis.Address);
             await using var replicaB = await ReplicaProcess.StartAsync(redis.Address);
             await using var gateway = PrimaryHost.StartGateway(new Dictionary<string, string> { ["UPSTREAMS"] = $"{replicaA.Address},{replicaB.Address}" });
-            await Eventually.TrueAsync(async () => (await gateway.Client.GetFromJsonAsync<JsonElement>(SdkRouting.GatewayHealthPath)).GetProperty("healthyUpstreams").GetInt32() == 2, Within);
+            await gateway.WaitForHealthyUpstreamsAsync(2, Within);
 
             var token = await gateway.AuthenticateAsync(OnlineProxy.ServerKey);
             var streams = new List<SseClient>();

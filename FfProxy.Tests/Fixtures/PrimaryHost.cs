@@ -77,6 +77,11 @@ public sealed class PrimaryHost : IAsyncDisposable
         return new PrimaryHost(factory, factory.Services, null, "");
     }
 
+    /// <summary>For a Gateway: waits until its own view (<c>/gateway/health</c>) counts <paramref name="count"/> healthy upstreams.</summary>
+    public Task WaitForHealthyUpstreamsAsync(int count, TimeSpan within) =>
+        Eventually.TrueAsync(async () => (await Client.GetFromJsonAsync<JsonElement>(FfProxy.Gateway.SdkRouting.GatewayHealthPath)).GetProperty("healthyUpstreams").GetInt32() == count,
+            within, $"the Gateway counts {count} healthy upstreams");
+
     private static WebApplicationFactory<TMarker> Launch<TMarker>(IDictionary<string, string> settings, CapturedLogs? logs)
         where TMarker : class
     {

@@ -53,7 +53,7 @@ public sealed class GatewayTests(RedisServer redis) : IClassFixture<RedisServer>
 
         // A Replica dies: after its health checks fail, every request lands on the other one.
         await first.DisposeAsync();
-        await Eventually.TrueAsync(async () => (await gateway.Client.GetFromJsonAsync<JsonElement>("/gateway/health")).GetProperty("healthyUpstreams").GetInt32() == 1, Within);
+        await gateway.WaitForHealthyUpstreamsAsync(1, Within);
         for (var i = 0; i < 6; i++)
         {
             using var response = await client.GetAsync($"/client/env/{Env}/feature-configs");

@@ -31,7 +31,7 @@ public sealed class RefetchAfterEventTests(RedisServer redis) : IClassFixture<Re
             // Health checks must not notice the frozen Replica during the test: it stands for a slow one.
             ["FfProxy:Gateway:HealthCheckInterval"] = "00:10:00",
         });
-        await Eventually.TrueAsync(async () => (await gateway.Client.GetFromJsonAsync<JsonElement>(SdkRouting.GatewayHealthPath)).GetProperty("healthyUpstreams").GetInt32() == 2, Within);
+        await gateway.WaitForHealthyUpstreamsAsync(2, Within);
 
         var tokens = await UpstreamTokens.SpreadAsync(target => gateway.AuthenticateAsync(OnlineProxy.ServerKey, new { identifier = target, name = target }), 2, 1);
         foreach (var (token, upstream) in tokens)

@@ -29,7 +29,7 @@ public sealed class ReplicaKillTests(RedisServer redis) : IClassFixture<RedisSer
             ["UPSTREAMS"] = $"{doomed.Address},{survivor.Address}",
             ["FfProxy:Gateway:HealthCheckInterval"] = "00:00:02",
         });
-        await Eventually.TrueAsync(async () => (await gateway.Client.GetFromJsonAsync<JsonElement>(SdkRouting.GatewayHealthPath)).GetProperty("healthyUpstreams").GetInt32() == 2, Within);
+        await gateway.WaitForHealthyUpstreamsAsync(2, Within);
 
         // The Gateway sends one token's requests to one Replica: take SDK tokens that land on each of them.
         var tokens = await UpstreamTokens.SpreadAsync(target => gateway.AuthenticateAsync(OnlineProxy.ServerKey, new { identifier = target, name = target }), 2, 10);
@@ -102,7 +102,7 @@ public sealed class ReplicaKillTests(RedisServer redis) : IClassFixture<RedisSer
         }
 
         // The dead Replica is out of the Gateway's view.
-        await Eventually.TrueAsync(async () => (await gateway.Client.GetFromJsonAsync<JsonElement>(SdkRouting.GatewayHealthPath)).GetProperty("healthyUpstreams").GetInt32() == 1, Within);
+        await gateway.WaitForHealthyUpstreamsAsync(1, Within);
     }
 
     /// <summary>The SDK streams a Replica holds, from its own gauge.</summary>
