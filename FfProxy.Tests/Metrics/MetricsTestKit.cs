@@ -39,7 +39,7 @@ internal sealed class RecordingSaas : HttpMessageHandler, IHttpClientFactory
     public HttpClient CreateClient(string name) => new(this, disposeHandler: false);
 
     public Task WaitForRequestsAsync(int count) =>
-        Eventually.TrueAsync(() => Task.FromResult(_requests.Count >= count), because: $"{count} requests reached SaaS");
+        Eventually.TrueAsync(() => Task.FromResult(_requests.Count >= count), TimeSpan.FromSeconds(30), $"{count} requests reached SaaS");
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
@@ -65,8 +65,12 @@ internal sealed class ObservedTimeProvider : FakeTimeProvider
         return base.CreateTimer(callback, state, dueTime, period);
     }
 
+    /// <summary>
+    /// Waits for the loop to reach its next wait. A liveness deadline, not a speed check: the loop needs only a
+    /// thread-pool turn, which a fully loaded CI machine has been seen to delay past 5 s.
+    /// </summary>
     public Task WaitForTimersAsync(int count) =>
-        Eventually.TrueAsync(() => Task.FromResult(TimersCreated >= count), because: $"{count} timers were started");
+        Eventually.TrueAsync(() => Task.FromResult(TimersCreated >= count), TimeSpan.FromSeconds(30), $"{count} timers were started");
 }
 
 /// <summary>Counter increments of the meters one <see cref="IMeterFactory"/> made, as <c>name{tag=value,…}</c> with sorted tags.</summary>
