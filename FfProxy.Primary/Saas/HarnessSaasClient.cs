@@ -125,7 +125,7 @@ internal sealed partial class HarnessSaasClient(
                 .Append("&pageNumber=").Append(page)
                 .Append("&pageSize=").Append(PageSize);
             using var request = new HttpRequestMessage(HttpMethod.Get, ClientUri("/proxy/config" + query));
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Value);
+            request.Headers.TryAddWithoutValidation("Authorization", token.AuthorizationHeader);
             using var document = await SendForJsonAsync(request, "/proxy/config", environment ?? "", withDeadline).ConfigureAwait(false);
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
@@ -181,7 +181,7 @@ internal sealed partial class HarnessSaasClient(
     public HttpRequestMessage CreateStreamRequest(ProxyToken token, string? lastEventId)
     {
         var request = new HttpRequestMessage(HttpMethod.Get, ClientUri("/stream?cluster=" + Uri.EscapeDataString(token.ClusterIdentifier) + "&stream=%2A"));
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Value);
+        request.Headers.TryAddWithoutValidation("Authorization", token.AuthorizationHeader);
         request.Headers.TryAddWithoutValidation("API-Key", options.ProxyKey);
         request.Headers.TryAddWithoutValidation("Harness-AccountID", token.Account);
         request.Headers.TryAddWithoutValidation("Harness-SDK-Info", SdkInfo);
@@ -215,7 +215,7 @@ internal sealed partial class HarnessSaasClient(
 
     private static void AddEnvironmentHeaders(HttpRequestMessage request, ProxyToken token, string environment)
     {
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Value);
+        request.Headers.TryAddWithoutValidation("Authorization", token.AuthorizationHeader);
         request.Headers.TryAddWithoutValidation("Harness-AccountID", token.Account);
         request.Headers.TryAddWithoutValidation("Harness-EnvironmentID", environment);
         request.Headers.TryAddWithoutValidation("Harness-SDK-Info", SdkInfo);

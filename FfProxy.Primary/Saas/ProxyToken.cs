@@ -11,6 +11,13 @@ internal sealed record ProxyToken(string Value, string ClusterIdentifier, string
 {
     public const string DefaultCluster = "1";
 
+    /// <summary>
+    /// <c>Bearer {token}</c>, built once: the token lists every environment of the key, so at a thousand environments
+    /// it passes the large-object threshold, and a header built per request made each SaaS call cost ~200 KB of
+    /// large-object garbage (most of the Primary's allocations in an event storm).
+    /// </summary>
+    public string AuthorizationHeader { get; } = "Bearer " + Value;
+
     /// <summary>Reads the claims; a token whose payload cannot be read still works, with the defaults.</summary>
     public static ProxyToken Parse(string jwt)
     {
