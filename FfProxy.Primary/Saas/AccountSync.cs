@@ -98,6 +98,7 @@ internal sealed partial class AccountSync(
             _synced = true;
             status.SetConfig(ConfigStates.Synced);
             LogSynced(logger, granted.Count);
+            ReleaseSyncGarbage();
             return true;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -646,6 +647,16 @@ internal sealed partial class AccountSync(
     private readonly record struct PendingRefresh(string Domain, string Environment, string Identifier);
 
     /// <summary>The inventory a full sync started from: its keys and environments, and whether it existed at all.</summary>
+    /// <summary>
+    /// A full sync reads and writes the whole account within seconds. What it leaves behind (pages, write buffers) is
+    /// garbage the GC would otherwise keep committed as headroom for as long as the process runs, and the Primary's
+    /// resident memory would follow the size of the account's transfer rather than of what it holds. One compacting
+    /// collection that returns freed memory to the OS ends each full sync; they are rare (start-up, reconnection,
+    /// Redis data loss), so its pause is too.
+    /// </summary>
+    private static void ReleaseSyncGarbage() =>
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+
     private sealed record SyncBaseline(bool AnnounceCreates, HashSet<string> PreviousKeys, IReadOnlyCollection<string> PreviousEnvironments);
 
     [LoggerMessage(EventId = LogEventIds.PrimarySaas.Synced, Level = LogLevel.Information, Message = "Synced {Count} environments from SaaS")]
