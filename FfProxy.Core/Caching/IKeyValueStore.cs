@@ -17,7 +17,11 @@ public interface IKeyValueStore
     /// </summary>
     Task<byte[]?[]> GetManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken);
 
-    Task SetAsync(IReadOnlyCollection<KeyValuePair<string, byte[]>> entries, CancellationToken cancellationToken);
+    /// <summary>
+    /// Sets keys, pipelined. Values may be rented memory: the caller may reuse it once the returned task succeeded,
+    /// not after a failure (the store may still send it).
+    /// </summary>
+    Task SetAsync(IReadOnlyCollection<KeyValuePair<string, ReadOnlyMemory<byte>>> entries, CancellationToken cancellationToken);
 
     /// <summary>
     /// Sets one key from memory the caller may reuse once the returned task succeeded (a large value written

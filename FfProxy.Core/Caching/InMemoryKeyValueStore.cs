@@ -32,11 +32,12 @@ public sealed class InMemoryKeyValueStore(TimeProvider time) : IKeyValueStore
         return Task.FromResult(values);
     }
 
-    public Task SetAsync(IReadOnlyCollection<KeyValuePair<string, byte[]>> entries, CancellationToken cancellationToken)
+    public Task SetAsync(IReadOnlyCollection<KeyValuePair<string, ReadOnlyMemory<byte>>> entries, CancellationToken cancellationToken)
     {
         foreach (var (key, value) in entries)
         {
-            _entries[key] = value;
+            // A copy: the caller may reuse its memory.
+            _entries[key] = value.ToArray();
             _expires.TryRemove(key, out _);
         }
 

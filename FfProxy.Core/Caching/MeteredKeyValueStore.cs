@@ -38,7 +38,7 @@ internal sealed class MeteredKeyValueStore : IKeyValueStore
     public Task<byte[]?[]> GetManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken) =>
         _read.MeasureAsync(() => _inner.GetManyAsync(keys, cancellationToken));
 
-    public Task SetAsync(IReadOnlyCollection<KeyValuePair<string, byte[]>> entries, CancellationToken cancellationToken) =>
+    public Task SetAsync(IReadOnlyCollection<KeyValuePair<string, ReadOnlyMemory<byte>>> entries, CancellationToken cancellationToken) =>
         _write.MeasureAsync(() => _inner.SetAsync(entries, cancellationToken));
 
     public Task SetAsync(string key, ReadOnlyMemory<byte> value, CancellationToken cancellationToken) =>

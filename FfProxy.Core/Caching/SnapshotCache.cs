@@ -97,18 +97,22 @@ public sealed partial class SnapshotCache(ConfigRepository repository, SnapshotB
     /// on their first request (a load that starts now reads what was just written). The caller applies one
     /// environment's changes in order.
     /// </summary>
-    public async Task InstallIfServedAsync(StoredEnvironment stored, CancellationToken cancellationToken)
+    /// <param name="environment">The environment written.</param>
+    /// <param name="stored">What it holds now; called only when the snapshot is installed, since joining the lists of
+    /// an environment nobody asks for here would be waste on every event.</param>
+    /// <param name="cancellationToken">Ends the wait for the environment's refresh lock.</param>
+    public async Task InstallIfServedAsync(string environment, Func<StoredEnvironment> stored, CancellationToken cancellationToken)
     {
-        if (!_snapshots.ContainsKey(stored.Environment) && !_loading.ContainsKey(stored.Environment))
+        if (!_snapshots.ContainsKey(environment) && !_loading.ContainsKey(environment))
         {
             return;
         }
 
-        var gate = _refreshLocks.GetOrAdd(stored.Environment, static _ => new SemaphoreSlim(1, 1));
+        var gate = _refreshLocks.GetOrAdd(environment, static _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            Install(builder.Build(stored));
+            Install(builder.Build(stored()));
         }
         finally
         {

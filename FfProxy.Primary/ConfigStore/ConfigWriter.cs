@@ -38,7 +38,8 @@ internal sealed partial class ConfigWriter(
         await WriteAsync(write, cancellationToken).ConfigureAwait(false);
 
         // The Primary keeps snapshots only of environments it serves; others load on their first request.
-        await snapshots.InstallIfServedAsync(write.ToStoredEnvironment(), cancellationToken).ConfigureAwait(false);
+        await snapshots.InstallIfServedAsync(next.Environment, write.ToStoredEnvironment, cancellationToken).ConfigureAwait(false);
+        write.ReturnBuffers();
 
         var events = new List<StreamMessage>(write.Events);
         foreach (var removedKey in write.RemovedApiKeys)
@@ -63,8 +64,12 @@ internal sealed partial class ConfigWriter(
     }
 
     /// <summary>Writes <paramref name="config"/> in full without notifying anyone (after the store lost its data).</summary>
-    public Task RewriteAsync(EnvironmentConfig config, CancellationToken cancellationToken) =>
-        WriteAsync(EnvironmentWrite.Plan(EnvironmentConfig.Empty(config.Environment), config, ItemVersioning.AsReceived), cancellationToken);
+    public async Task RewriteAsync(EnvironmentConfig config, CancellationToken cancellationToken)
+    {
+        var write = EnvironmentWrite.Plan(EnvironmentConfig.Empty(config.Environment), config, ItemVersioning.AsReceived);
+        await WriteAsync(write, cancellationToken).ConfigureAwait(false);
+        write.ReturnBuffers();
+    }
 
     /// <summary>Deletes every key of an environment, drops its snapshot and ends its SDK streams here and on Replicas.</summary>
     public async Task RemoveAsync(EnvironmentConfig current, CancellationToken cancellationToken)
@@ -72,6 +77,7 @@ internal sealed partial class ConfigWriter(
         var env = current.Environment;
         var write = EnvironmentWrite.Plan(current, EnvironmentConfig.Empty(env), ItemVersioning.AsReceived);
         await WriteAsync(write, cancellationToken).ConfigureAwait(false);
+        write.ReturnBuffers();
         var targetKeys = new List<string>();
         await foreach (var key in store.ScanAsync(CacheKeys.TargetConfigPrefix(env), cancellationToken).ConfigureAwait(false))
         {

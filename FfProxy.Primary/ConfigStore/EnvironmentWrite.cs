@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using System.Text.Json;
 using FfProxy.Core.Caching;
@@ -9,12 +10,14 @@ namespace FfProxy.Primary.ConfigStore;
 /// What making the store hold <c>next</c> instead of <c>current</c> for one environment takes (spec §4.2 layout): the
 /// keys to write (single items, lists with their <c>-latest</c> hashes, SDK-key entries, targets) and to delete, and
 /// the events to publish. Computed in memory from the two configurations, so a one-item change costs that item, its
-/// list and its hash, never a read of the store.
+/// list and its hash, never a read of the store. The lists it writes are in rented buffers (a list is written on
+/// every event of its environment: ~50 KB each in a large account): <see cref="ReturnBuffers"/> gives them back once
+/// the store has them.
 /// </summary>
 internal sealed class EnvironmentWrite
 {
-    private EnvironmentWrite(EnvironmentConfig stored, List<KeyValuePair<string, byte[]>> writes, List<string> deletes,
-        List<StreamMessage> events, List<string> addedApiKeys, List<string> removedApiKeys, byte[]? flagList, byte[]? segmentList)
+    private EnvironmentWrite(EnvironmentConfig stored, List<KeyValuePair<string, ReadOnlyMemory<byte>>> writes, List<string> deletes,
+        List<StreamMessage> events, List<string> addedApiKeys, List<string> removedApiKeys, RentedList? flagList, RentedList? segmentList)
     {
         Stored = stored;
         Writes = writes;
@@ -26,13 +29,13 @@ internal sealed class EnvironmentWrite
         _segmentList = segmentList;
     }
 
-    private readonly byte[]? _flagList;
-    private readonly byte[]? _segmentList;
+    private RentedList? _flagList;
+    private RentedList? _segmentList;
 
     /// <summary>The environment as stored afterwards (versions bumped where decided): the next write's <c>current</c>.</summary>
     public EnvironmentConfig Stored { get; }
 
-    public IReadOnlyList<KeyValuePair<string, byte[]>> Writes { get; }
+    public IReadOnlyList<KeyValuePair<string, ReadOnlyMemory<byte>>> Writes { get; }
 
     /// <summary>Keys to delete after the writes: a reader never sees a list naming a key already gone.</summary>
     public IReadOnlyList<string> Deletes { get; }
@@ -49,7 +52,7 @@ internal sealed class EnvironmentWrite
     public static EnvironmentWrite Plan(EnvironmentConfig current, EnvironmentConfig next, ItemVersioning versioning, bool announceCreates = true)
     {
         var env = next.Environment;
-        var writes = new List<KeyValuePair<string, byte[]>>();
+        var writes = new List<KeyValuePair<string, ReadOnlyMemory<byte>>>();
         var deletes = new List<string>();
         var events = new List<StreamMessage>();
 
@@ -88,7 +91,7 @@ internal sealed class EnvironmentWrite
 
         if (next.Targets.Count > 0)
         {
-            writes.Add(new(CacheKeys.TargetConfigs(env), JoinArray(next.Targets)));
+            writes.Add(new(CacheKeys.TargetConfigs(env), JoinArray(next.Targets, exact: true).Memory));
         }
 
         var stored = new EnvironmentConfig(env, [.. next.ApiKeyHashes.Select(h => h.ToLowerInvariant()).Distinct(StringComparer.Ordinal)],
@@ -99,13 +102,25 @@ internal sealed class EnvironmentWrite
     /// <summary>What a snapshot is built from, as stored after this write (without reading it back).</summary>
     public StoredEnvironment ToStoredEnvironment() => new(
         Stored.Environment,
-        _flagList ?? (Stored.Flags.Count > 0 ? JoinArray(Stored.Flags) : null),
-        _segmentList ?? (Stored.Segments.Count > 0 ? JoinArray(Stored.Segments) : null),
+        _flagList?.Memory.ToArray() ?? (Stored.Flags.Count > 0 ? JoinArray(Stored.Flags, exact: true).Array : null),
+        _segmentList?.Memory.ToArray() ?? (Stored.Segments.Count > 0 ? JoinArray(Stored.Segments, exact: true).Array : null),
         ApiKeyEntries(Stored.ApiKeyHashes));
 
+    /// <summary>
+    /// Gives the list buffers back to the pool; call only after the store took <see cref="Writes"/> successfully
+    /// (after a failure the store may still send them, so they are left to the GC). Writes must not be used after.
+    /// </summary>
+    public void ReturnBuffers()
+    {
+        _flagList?.Return();
+        _segmentList?.Return();
+        _flagList = null;
+        _segmentList = null;
+    }
+
     /// <returns>The new list JSON when the list is written, null otherwise.</returns>
-    private static byte[]? Apply(ItemChanges changes, string listKey, Func<string, string> itemKey,
-        List<KeyValuePair<string, byte[]>> writes, List<string> deletes, List<StreamMessage> events)
+    private static RentedList? Apply(ItemChanges changes, string listKey, Func<string, string> itemKey,
+        List<KeyValuePair<string, ReadOnlyMemory<byte>>> writes, List<string> deletes, List<StreamMessage> events)
     {
         foreach (var item in changes.Written)
         {
@@ -126,10 +141,10 @@ internal sealed class EnvironmentWrite
             return null;
         }
 
-        var list = JoinArray(changes.Stored);
-        writes.Add(new(listKey, list));
+        var list = JoinArray(changes.Stored, exact: false);
+        writes.Add(new(listKey, list.Memory));
         writes.Add(new(CacheKeys.Latest(listKey), JsonSerializer.SerializeToUtf8Bytes(
-            Convert.ToHexStringLower(SHA256.HashData(list)), ProxyJsonContext.Default.String)));
+            Convert.ToHexStringLower(SHA256.HashData(list.Memory.Span)), ProxyJsonContext.Default.String)));
         return list;
     }
 
@@ -137,10 +152,10 @@ internal sealed class EnvironmentWrite
         [.. hashes.Select(h => CacheKeys.AuthKey(h.ToLowerInvariant())).Distinct(StringComparer.Ordinal)];
 
     /// <summary>
-    /// <c>[item,item,…]</c> in one array of the exact size: a list is written on every event of its environment, and a
-    /// growing buffer would allocate about three times the list (a large account's flag list is ~50 KB) per event.
+    /// <c>[item,item,…]</c>, measured first and written once: into an array of the exact size, or one rented from the
+    /// pool (<paramref name="exact"/> false; a growing buffer would allocate about three times the list).
     /// </summary>
-    private static byte[] JoinArray(IReadOnlyList<ConfigItem> items)
+    private static RentedList JoinArray(IReadOnlyList<ConfigItem> items, bool exact)
     {
         var length = 2 + Math.Max(0, items.Count - 1);
         foreach (var item in items)
@@ -148,7 +163,7 @@ internal sealed class EnvironmentWrite
             length += item.Json.Length;
         }
 
-        var joined = new byte[length];
+        var joined = exact ? new byte[length] : ArrayPool<byte>.Shared.Rent(length);
         joined[0] = (byte)'[';
         var at = 1;
         for (var i = 0; i < items.Count; i++)
@@ -163,6 +178,22 @@ internal sealed class EnvironmentWrite
         }
 
         joined[at] = (byte)']';
-        return joined;
+        return new RentedList(joined, length, rented: !exact);
+    }
+
+    /// <summary>A joined list: <see cref="Array"/>'s first <c>length</c> bytes, rented from the shared pool or not.</summary>
+    private sealed class RentedList(byte[] array, int length, bool rented)
+    {
+        public byte[] Array { get; } = array;
+
+        public ReadOnlyMemory<byte> Memory { get; } = array.AsMemory(0, length);
+
+        public void Return()
+        {
+            if (rented)
+            {
+                ArrayPool<byte>.Shared.Return(Array);
+            }
+        }
     }
 }

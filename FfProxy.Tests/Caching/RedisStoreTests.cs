@@ -150,7 +150,7 @@ public sealed class RedisClusterStoreTests(RedisCluster cluster) : IClassFixture
         var options = RedisConnection.Parse(new RedisOptions { Address = cluster.Address });
         await using var connection = await ConnectionMultiplexer.ConnectAsync(options);
         var store = new RedisKeyValueStore(connection);
-        var entries = Enumerable.Range(0, 50).Select(i => new KeyValuePair<string, byte[]>($"env-c-feature-config-f{i}", Encoding.UTF8.GetBytes(i.ToString(System.Globalization.CultureInfo.InvariantCulture)))).ToList();
+        var entries = Enumerable.Range(0, 50).Select(i => new KeyValuePair<string, ReadOnlyMemory<byte>>($"env-c-feature-config-f{i}", Encoding.UTF8.GetBytes(i.ToString(System.Globalization.CultureInfo.InvariantCulture)))).ToList();
 
         await store.SetAsync(entries, default);
         var found = new List<string>();

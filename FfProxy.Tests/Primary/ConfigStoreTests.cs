@@ -80,8 +80,13 @@ public sealed class ConfigStoreTests
         Assert.Empty(write.Deletes);
         Assert.Equal(["patch f7 2"], write.Events.Select(e => $"{e.Event} {e.Identifier} {e.Version}"));
         var stored = write.ToStoredEnvironment();
-        Assert.Equal(write.Writes[1].Value, stored.FeatureConfigs);
+        Assert.Equal(write.Writes[1].Value.ToArray(), stored.FeatureConfigs);
         Assert.Equal([CacheKeys.AuthKey("abc")], stored.ApiKeys);
+
+        // The written list was in a rented buffer; once it is returned the stored view is joined again, equal.
+        write.ReturnBuffers();
+        Assert.Equal(stored.FeatureConfigs, write.ToStoredEnvironment().FeatureConfigs);
+        Assert.Equal(stored.Segments, write.ToStoredEnvironment().Segments);
     }
 
     [Fact]

@@ -43,7 +43,7 @@ internal sealed class RedisKeyValueStore(IConnectionMultiplexer redis) : IKeyVal
         return Array.ConvertAll(values, static value => value.IsNull ? null : (byte[]?)value);
     }
 
-    public Task SetAsync(IReadOnlyCollection<KeyValuePair<string, byte[]>> entries, CancellationToken cancellationToken) =>
+    public Task SetAsync(IReadOnlyCollection<KeyValuePair<string, ReadOnlyMemory<byte>>> entries, CancellationToken cancellationToken) =>
         RedisCalls.GuardAsync(() => Pipelined(entries, (batch, entry) => batch.StringSetAsync(entry.Key, entry.Value)));
 
     // The client copies the value into its output buffer when it sends the command, which is before the reply.
