@@ -52,22 +52,33 @@ public sealed partial class SnapshotBuilder(ProxyOptions options, ILogger<Snapsh
                 while (NextItem(ref reader))
                 {
                     JsonItemCopier.CopyObject(ref reader, writer.BeginItem(), [], emptyTargetMapForNull: true);
-                    var flag = Deserialize(writer.CurrentItem, ProxyJsonContext.Default.FeatureConfig, stored.Environment);
-                    if (flag is null || string.IsNullOrEmpty(flag.Feature) || versions.ContainsKey(flag.Feature))
+                    if (!FeatureConfigScreen.TryAccept(writer.CurrentItem, out var feature, out var version))
+                    {
+                        // Not plainly valid: the serializer and the validation decide, and say why.
+                        var flag = Deserialize(writer.CurrentItem, ProxyJsonContext.Default.FeatureConfig, stored.Environment);
+                        if (flag is null || string.IsNullOrEmpty(flag.Feature) || versions.ContainsKey(flag.Feature))
+                        {
+                            writer.Discard();
+                            continue;
+                        }
+
+                        if (ConfigValidation.Problem(flag) is { } problem)
+                        {
+                            LogInvalid(logger, stored.Environment, problem);
+                            writer.Discard();
+                            continue;
+                        }
+
+                        (feature, version) = (flag.Feature, flag.Version ?? 0);
+                    }
+                    else if (versions.ContainsKey(feature))
                     {
                         writer.Discard();
                         continue;
                     }
 
-                    if (ConfigValidation.Problem(flag) is { } problem)
-                    {
-                        LogInvalid(logger, stored.Environment, problem);
-                        writer.Discard();
-                        continue;
-                    }
-
-                    versions[flag.Feature] = flag.Version ?? 0;
-                    ranges.Add((flag.Feature, writer.Commit()));
+                    versions[feature] = version;
+                    ranges.Add((feature, writer.Commit()));
                 }
             }
             catch (Exception ex) when (ex is JsonException or ArgumentException or InvalidOperationException)
