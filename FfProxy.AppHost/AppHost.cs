@@ -32,6 +32,7 @@ IResourceBuilder<IResourceWithConnectionString>? redis = redisMode switch
 };
 
 var primary = builder.AddProject<Projects.FfProxy_Primary>("primary", launchProfileName: null)
+    .WithGen0Budget()
     .WithHttpEndpoint(name: "http")
     .WithEnvironment("AUTH_SECRET", authSecret)
     .WithHttpHealthCheck("/health");
@@ -55,6 +56,7 @@ else
 PassThrough(primary, "PrimaryEnvironment");
 
 var gateway = builder.AddProject<Projects.FfProxy_Gateway>("gateway", launchProfileName: null)
+    .WithGen0Budget()
     .WithHttpEndpoint(port: config.GetValue("GatewayPort", 7000), name: "http")
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health");
@@ -77,6 +79,7 @@ else
     for (var i = 0; i < instances.Length; i++)
     {
         var replica = builder.AddProject<Projects.FfProxy_Replica>("replica" + instances[i], launchProfileName: null)
+            .WithGen0Budget()
             .WithHttpEndpoint(name: "http")
             .WithEnvironment("REDIS_ADDRESS", redis.Resource.ConnectionStringExpression)
             .WithEnvironment("AUTH_SECRET", authSecret)

@@ -123,7 +123,8 @@ cmddelta() { # before after probe-mget
 }
 value() { sed -n "s/^$1=//p" "$2"; } # name file: a line of ScaleProbe's output
 
-common=(env LOG_LEVEL="$log_level" AUTH_SECRET="$secret")
+# DOTNET_GCgen0size: the first-generation cap the AppHost gives every service (RuntimeTuning.cs), as deployed.
+common=(env LOG_LEVEL="$log_level" AUTH_SECRET="$secret" DOTNET_GCgen0size=0x2000000)
 
 # ---- 1. start-up full sync ------------------------------------------------------------------------------------
 free_port primary_port

@@ -43,12 +43,13 @@ redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >"$
 pids+=($!)
 
 # LOG_LEVEL=ERROR: per-request logging would measure the console, not the proxy.
-common=(env LOG_LEVEL=ERROR HEARTBEAT_INTERVAL=0 AUTH_SECRET="$secret" REDIS_ADDRESS="127.0.0.1:$redis_port")
+# DOTNET_GCgen0size: the first-generation cap the AppHost gives every service (RuntimeTuning.cs), as deployed.
+common=(env LOG_LEVEL=ERROR HEARTBEAT_INTERVAL=0 AUTH_SECRET="$secret" REDIS_ADDRESS="127.0.0.1:$redis_port" DOTNET_GCgen0size=0x2000000)
 "${common[@]}" OFFLINE=true CONFIG_DIR=config/sample PORT="$primary_port" dotnet "$(dll Primary)" >"$work/primary.log" 2>&1 &
 pids+=($!)
 "${common[@]}" PORT="$replica_port" dotnet "$(dll Replica)" >"$work/replica.log" 2>&1 &
 pids+=($!)
-env LOG_LEVEL=ERROR PORT="$gateway_port" UPSTREAMS="http://127.0.0.1:$replica_port" Logging__LogLevel__Default=Warning \
+env LOG_LEVEL=ERROR PORT="$gateway_port" UPSTREAMS="http://127.0.0.1:$replica_port" Logging__LogLevel__Default=Warning DOTNET_GCgen0size=0x2000000 \
   dotnet "$(dll Gateway)" >"$work/gateway.log" 2>&1 &
 pids+=($!)
 

@@ -61,13 +61,14 @@ pids+=($!)
 
 # Logs at Error: per-request logging would measure the console, not the proxy (as bench/http-load.sh).
 # PROXY_ENV comes last so it can override these too.
-common=(env LOG_LEVEL=ERROR HEARTBEAT_INTERVAL=0 AUTH_SECRET="$secret" REDIS_ADDRESS="127.0.0.1:$redis_port")
+# DOTNET_GCgen0size: the first-generation cap the AppHost gives every service (RuntimeTuning.cs), as deployed.
+common=(env LOG_LEVEL=ERROR HEARTBEAT_INTERVAL=0 AUTH_SECRET="$secret" REDIS_ADDRESS="127.0.0.1:$redis_port" DOTNET_GCgen0size=0x2000000)
 "${common[@]}" OFFLINE=true CONFIG_DIR="$work/config" PORT="$primary_port" "${proxy_env[@]}" dotnet "$(dll FfProxy.Primary)" >"$work/primary.log" 2>&1 &
 pids+=($!)
 "${common[@]}" PORT="$replica_port" "${proxy_env[@]}" dotnet "$(dll FfProxy.Replica)" >"$work/replica.log" 2>&1 &
 replica_pid=$!
 pids+=($replica_pid)
-env LOG_LEVEL=ERROR Logging__LogLevel__Default=Warning PORT="$gateway_port" \
+env LOG_LEVEL=ERROR Logging__LogLevel__Default=Warning PORT="$gateway_port" DOTNET_GCgen0size=0x2000000 \
   UPSTREAMS="http://127.0.0.1:$replica_port" "${proxy_env[@]}" dotnet "$(dll FfProxy.Gateway)" >"$work/gateway.log" 2>&1 &
 gateway_pid=$!
 pids+=($gateway_pid)

@@ -56,6 +56,12 @@ public sealed class DeploymentArtifactTests : IAsyncLifetime, IDisposable
 
         Assert.Contains("{redis.", _resources.GetProperty("replica").GetProperty("env").GetProperty("REDIS_ADDRESS").GetString(), StringComparison.Ordinal);
         Assert.Equal("{replica.bindings.http.url}", _resources.GetProperty("gateway").GetProperty("env").GetProperty("services__replicas__http__0").GetString());
+
+        // The GC's first-generation cap travels with every service (only an environment variable sets it).
+        foreach (var service in new[] { "primary", "replica", "gateway" })
+        {
+            Assert.Equal("0x2000000", _resources.GetProperty(service).GetProperty("env").GetProperty("DOTNET_GCgen0size").GetString());
+        }
     }
 
     [Fact]
