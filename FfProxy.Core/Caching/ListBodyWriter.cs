@@ -47,8 +47,7 @@ internal sealed class ListBodyWriter : IBufferWriter<byte>, IDisposable
         get
         {
             _writer.Flush();
-            var start = _items > 0 ? _itemStart + 1 : _itemStart;
-            return _buffer.AsSpan(start, _written - start);
+            return _buffer.AsSpan(ItemBodyStart, _written - ItemBodyStart);
         }
     }
 
@@ -56,10 +55,13 @@ internal sealed class ListBodyWriter : IBufferWriter<byte>, IDisposable
     public Range Commit()
     {
         _writer.Flush();
-        var start = _items > 0 ? _itemStart + 1 : _itemStart;
+        var start = ItemBodyStart;
         _items++;
         return start.._written;
     }
+
+    /// <summary>Where the current item's JSON starts: after the comma that separates it from the previous one.</summary>
+    private int ItemBodyStart => _items > 0 ? _itemStart + 1 : _itemStart;
 
     /// <summary>Takes back the item being written.</summary>
     public void Discard()
