@@ -61,8 +61,12 @@ internal sealed class ObservedTimeProvider : FakeTimeProvider
 
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
+        // Counted once the timer is scheduled. Counted before, a test could see the count, move time on, and only then
+        // have the timer scheduled, due an interval after the new time: the loop would never wake (a CI hang, seen
+        // once in about ten loaded runs, when the loop ran on another thread than the test).
+        var timer = base.CreateTimer(callback, state, dueTime, period);
         Interlocked.Increment(ref _timers);
-        return base.CreateTimer(callback, state, dueTime, period);
+        return timer;
     }
 
     /// <summary>
