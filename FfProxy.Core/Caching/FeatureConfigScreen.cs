@@ -100,7 +100,8 @@ internal static class FeatureConfigScreen
         return false;
     }
 
-    private ref struct Found
+    /// <summary>What the top-level object yields; only the flag's own shape has <see cref="Kind.Feature"/> and <see cref="Kind.Version"/>.</summary>
+    private struct Found
     {
         public string? Feature;
         public long Version;
@@ -162,7 +163,7 @@ internal static class FeatureConfigScreen
             case Kind.String:
                 return token == JsonTokenType.Null || IsReadableString(ref reader);
             case Kind.Feature:
-                if (token != JsonTokenType.String || !IsReadableString(ref reader))
+                if (!IsReadableString(ref reader))
                 {
                     return false;
                 }
@@ -182,25 +183,23 @@ internal static class FeatureConfigScreen
             case Kind.Boolean:
                 return token is JsonTokenType.True or JsonTokenType.False;
             case Kind.Object:
-                var ignored = new Found();
-                return token == JsonTokenType.Null || (token == JsonTokenType.StartObject && ReadObject(ref reader, field.Shape!, ref ignored));
+                return token == JsonTokenType.Null || (token == JsonTokenType.StartObject && ReadObject(ref reader, field.Shape!, ref found));
             case Kind.StringList:
             case Kind.ObjectList:
-                return token == JsonTokenType.Null || (token == JsonTokenType.StartArray && ReadList(ref reader, field));
+                return token == JsonTokenType.Null || (token == JsonTokenType.StartArray && ReadList(ref reader, field, ref found));
             default:
                 return false;
         }
     }
 
     /// <summary>Every entry present and of the list's type: a null entry is a problem the caller has to report.</summary>
-    private static bool ReadList(ref Utf8JsonReader reader, Field field)
+    private static bool ReadList(ref Utf8JsonReader reader, Field field, ref Found found)
     {
-        var ignored = new Found();
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
             var ok = field.Kind == Kind.StringList
                 ? reader.TokenType == JsonTokenType.String && IsReadableString(ref reader)
-                : reader.TokenType == JsonTokenType.StartObject && ReadObject(ref reader, field.Shape!, ref ignored);
+                : reader.TokenType == JsonTokenType.StartObject && ReadObject(ref reader, field.Shape!, ref found);
             if (!ok)
             {
                 return false;
