@@ -80,7 +80,9 @@ else
     {
         var replica = builder.AddProject<Projects.FfProxy_Replica>("replica" + instances[i], launchProfileName: null)
             .WithGen0Budget()
-            .WithHttpEndpoint(name: "http")
+            // Not behind DCP's proxy: it kept accepting connections for a Replica killed by hand and held them, so a
+            // request the Gateway had sent there waited out the 10-minute idle timeout (504) instead of failing over.
+            .WithHttpEndpoint(name: "http", isProxied: false)
             .WithEnvironment("REDIS_ADDRESS", redis.Resource.ConnectionStringExpression)
             .WithEnvironment("AUTH_SECRET", authSecret)
             .WithHttpHealthCheck("/health")
