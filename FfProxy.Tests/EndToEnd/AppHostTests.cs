@@ -164,8 +164,33 @@ public sealed class AppHostTests
         await Eventually.TrueAsync(() => Task.FromResult(buckets().Sum(n => n!["count"]!.GetValue<int>()) == 4), TimeSpan.FromSeconds(15), "4 evaluations arrived");
         Assert.True(buckets().Count < 4, "entries of one bucket were merged");
 
-        // A Replica is killed: its SDKs reconnect through the Gateway once, to the other one.
-        await app.ResourceCommands.ExecuteCommandAsync("replica0", KnownResourceCommands.StopCommand);
+        // A Replica dies: requests of every token (each token has its Replica) are answered at once, the dead
+        // one's by the other (not held for the Gateway's idle timeout by a proxy kept in front of the dead one); and
+        // its SDKs reconnect through the Gateway once, to the other one.
+        var tokens = new List<string>();
+        for (var i = 0; i < 12; i++)
+        {
+            tokens.Add(await AuthenticateAsync(gateway, OnlineProxy.ServerKey, $"failover-{i}"));
+        }
+
+        // Killed outright (as an out-of-memory kill would), not stopped through the orchestrator.
+        Assert.True(app.ResourceNotifications.TryGetCurrentState("replica0", out var replica0), "replica0 is known");
+        var pid = Convert.ToInt32(replica0.Snapshot.Properties.Single(p => p.Name == "executable.pid").Value, System.Globalization.CultureInfo.InvariantCulture);
+        using (var process = Process.GetProcessById(pid))
+        {
+            process.Kill();
+            await process.WaitForExitAsync();
+        }
+
+        foreach (var each in tokens)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"/client/env/{env}/feature-configs?cluster=1");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", each);
+            using var answered = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            using var response = await gateway.SendAsync(request, answered.Token);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
         await Eventually.TrueAsync(async () =>
         {
             try
@@ -204,9 +229,10 @@ public sealed class AppHostTests
         return app;
     }
 
-    private static async Task<string> AuthenticateAsync(HttpClient gateway, string sdkKey)
+    private static async Task<string> AuthenticateAsync(HttpClient gateway, string sdkKey, string? target = null)
     {
-        using var response = await gateway.PostAsync("/client/auth", new StringContent($$"""{"apiKey":"{{sdkKey}}"}""", Encoding.UTF8, "application/json"));
+        var body = target is null ? $$"""{"apiKey":"{{sdkKey}}"}""" : $$$"""{"apiKey":"{{{sdkKey}}}","target":{"identifier":"{{{target}}}"}}""";
+        using var response = await gateway.PostAsync("/client/auth", new StringContent(body, Encoding.UTF8, "application/json"));
         response.EnsureSuccessStatusCode();
         return System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("authToken").GetString()!;
     }
