@@ -1,22 +1,31 @@
 #!/usr/bin/env bash
 # The SDK hot path against its practical limit, in ONE run on this machine (issue 15): Release builds of an offline
 # Primary, a Replica, the Gateway -> Replica, and "bare Kestrel" (bench/BareKestrel) serving the very bytes
-# captured from the running Replica. wrk drives every route in interleaved rounds (bare, Replica, Gateway, bare, ...)
+# captured from the running Replica, plus "bare YARP" (bench/BareYarp: YARP and nothing else) in front of bare Kestrel
+# and in front of the Replica, the forwarding limit the Gateway is held to. wrk drives every route in interleaved
+# rounds (bare, Replica, Gateway, bare YARP -> bare, bare YARP -> Replica, bare, ...)
 # so drift hits all alike, and the script prints one markdown table:
 #   route | process | req/s | p50 | p99 | CPU µs per request | req/s ÷ bare
 # on the sample configuration and on a generated environment of 200 flags x 20 groups (bench/generate-config.py).
-# Before that (on fresh processes) it holds STREAMS SDK streams on the Replica, then through the Gateway, reporting
+# Before that (on fresh processes) it holds STREAMS SDK streams on the Replica, then through the Gateway, then through
+# bare YARP (unless SKIP_BARE_YARP_STREAMS=1), reporting
 # resident memory per stream and the fan-out latency of offline edits to the last of them (bench/stream-fanout.py).
 #
 #   [DURATION=10] [CONNECTIONS=50] [THREADS=2] [ROUNDS=3] [WARMUP=3] [STREAMS=10000] [EDITS=5] [WARMUP_EDITS=1] \
-#   [SKIP_HTTP=1] [SKIP_BIG=1] [SKIP_STREAMS=1] [PROXY_ENV="OTEL_SDK_DISABLED=true ..."] bench/sdk-ratios.sh
+#   [SKIP_HTTP=1] [SKIP_BIG=1] [SKIP_STREAMS=1] [PROXY_ENV="OTEL_SDK_DISABLED=true ..."] [PERF_SECONDS=8] \
+#   bench/sdk-ratios.sh
+#
+# PERF_SECONDS: after the table, record bare Kestrel, bare YARP -> bare Kestrel and the Gateway -> Replica with
+# `perf record -g` for that long each under wrk on the first route, and print where each one's CPU goes
+# (bench/perf-breakdown.py). Every .NET process then runs with DOTNET_PerfMapEnabled=1 and
+# DOTNET_EnableWriteXorExecute=0 (perf cannot name jitted code otherwise), the table's runs included.
 #
 # WARMUP_EDITS edits come first and are reported but not counted: a fresh process's JIT keeps re-compiling the
 # fan-out path over its first few edits (about 170, 180, 90, 60, 30 methods in edits 2-6 of one run, read from the
 # Replica's perf map), so more warm-up edits get closer to a long-running process.
 # PROXY_ENV is added to (and overrides) the environment of the Primary, Replica and Gateway, for ablations
 # such as OTEL_SDK_DISABLED=true or Logging__LogLevel__Default=Information. Needs dotnet,
-# redis-server, wrk, curl, python3. Ports: BENCH_PORT (default 17200) to +4.
+# redis-server, wrk, curl, python3. Ports: BENCH_PORT (default 17200) to +6.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,7 +33,15 @@ duration=${DURATION:-10} connections=${CONNECTIONS:-50} threads=${THREADS:-2} ro
 warmup=${WARMUP:-3} streams=${STREAMS:-10000} edits=${EDITS:-5} warmup_edits=${WARMUP_EDITS:-1}
 base=${BENCH_PORT:-17200}
 redis_port=$base primary_port=$((base + 1)) replica_port=$((base + 2)) gateway_port=$((base + 3)) bare_port=$((base + 4))
+yarp_replica_port=$((base + 5)) yarp_bare_port=$((base + 6))
 read -ra proxy_env <<<"${PROXY_ENV:-}"
+perf_seconds=${PERF_SECONDS:-}
+profiling=()
+if [ -n "$perf_seconds" ]; then
+  command -v perf >/dev/null || { echo "bench: PERF_SECONDS needs perf" >&2; exit 2; }
+  profiling=(DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0)
+  proxy_env=("${profiling[@]}" "${proxy_env[@]}")
+fi
 secret=bench-auth-secret-not-for-production
 sample_env=8d9c2b3a-5e4f-4a1b-9c8d-7e6f5a4b3c2d sample_key=b7e2c4d6-1a3f-4e5b-8c9d-0f1e2d3c4b5a
 big_env=f15b0a7e-2000-4f1a-9c20-b3e7c4d5e6f7 big_key=6e1d0c2b-15be-4a7c-8d9e-0123456789ab
@@ -46,7 +63,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "building (Release)..." >&2
-for project in FfProxy.Primary FfProxy.Replica FfProxy.Gateway bench/BareKestrel; do
+for project in FfProxy.Primary FfProxy.Replica FfProxy.Gateway bench/BareKestrel bench/BareYarp; do
   dotnet build "$project" -c Release -v quiet -nologo >"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; exit 1; }
 done
 dll() { echo "$1/bin/Release/net10.0/$(basename "$1").dll"; }
@@ -68,10 +85,20 @@ pids+=($!)
 "${common[@]}" PORT="$replica_port" "${proxy_env[@]}" dotnet "$(dll FfProxy.Replica)" >"$work/replica.log" 2>&1 &
 replica_pid=$!
 pids+=($replica_pid)
-env LOG_LEVEL=ERROR Logging__LogLevel__Default=Warning PORT="$gateway_port" DOTNET_GCgen0size=0x2000000 \
+# The Gateway runs socket completions inline, as the AppHost deploys it (RuntimeTuning.cs).
+gateway_runtime=(DOTNET_GCgen0size=0x2000000 DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1)
+env LOG_LEVEL=ERROR Logging__LogLevel__Default=Warning PORT="$gateway_port" "${gateway_runtime[@]}" \
   UPSTREAMS="http://127.0.0.1:$replica_port" "${proxy_env[@]}" dotnet "$(dll FfProxy.Gateway)" >"$work/gateway.log" 2>&1 &
 gateway_pid=$!
 pids+=($gateway_pid)
+
+# Bare YARP with the Gateway's runtime settings, so the two differ only in what the Gateway adds to YARP.
+bare_yarp() { # port upstream-port log-name
+  env PORT="$1" UPSTREAM="http://127.0.0.1:$2" "${gateway_runtime[@]}" "${profiling[@]}" dotnet "$(dll bench/BareYarp)" >"$work/$3.log" 2>&1 &
+}
+bare_yarp "$yarp_replica_port" "$replica_port" yarp-replica
+yarp_replica_pid=$!
+pids+=($yarp_replica_pid)
 
 wait_for() { # url log-name
   for _ in $(seq 1 120); do
@@ -85,6 +112,7 @@ wait_for() { # url log-name
 wait_for "http://127.0.0.1:$primary_port/health" primary
 wait_for "http://127.0.0.1:$replica_port/health" replica
 wait_for "http://127.0.0.1:$gateway_port/health" gateway
+wait_for "http://127.0.0.1:$yarp_replica_port/health" yarp-replica
 
 authenticate() { # sdk-key target-json
   local token
@@ -158,6 +186,12 @@ if [ "${SKIP_STREAMS:-}" != 1 ]; then
   echo
   echo "Gateway -> Replica:"
   fanout "$gateway_port" "$gateway_streams" "Gateway=$gateway_pid" "Replica behind it=$replica_pid"
+  if [ "${SKIP_BARE_YARP_STREAMS:-}" != 1 ]; then
+    sleep 3
+    echo
+    echo "bare YARP -> Replica (what YARP alone holds per stream):"
+    fanout "$yarp_replica_port" "$gateway_streams" "bare YARP=$yarp_replica_pid" "Replica behind it=$replica_pid"
+  fi
 fi
 
 # Capture each route's response from the running Replica (status, content type, body), check the Gateway serves the
@@ -175,17 +209,25 @@ for route in "${routes[@]}"; do
     || { echo "bench: the Gateway's response to $label differs from the Replica's" >&2; exit 1; }
   sizes+=("$(stat -c %s "$work/responses/$n.body")")
 done
-RESPONSES="$work/responses" PORT="$bare_port" dotnet "$(dll bench/BareKestrel)" >"$work/bare.log" 2>&1 &
+env RESPONSES="$work/responses" PORT="$bare_port" "${profiling[@]}" dotnet "$(dll bench/BareKestrel)" >"$work/bare.log" 2>&1 &
 bare_pid=$!
 pids+=($bare_pid)
 IFS='|' read -r _ first_path _ <<<"${routes[0]}"
 wait_for "http://127.0.0.1:$bare_port$first_path" bare
+bare_yarp "$yarp_bare_port" "$bare_port" yarp-bare
+yarp_bare_pid=$!
+pids+=($yarp_bare_pid)
+wait_for "http://127.0.0.1:$yarp_bare_port$first_path" yarp-bare
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 to_ms() { # wrk latency (850.00us, 1.20ms, 1.02s) -> ms
   awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.3f", n }'
 }
-processes=("bare Kestrel|$bare_port|$bare_pid" "Replica|$replica_port|$replica_pid" "Gateway -> Replica|$gateway_port|$gateway_pid")
+# name|port|pid|pid of the process behind it (its CPU is shown in brackets)
+processes=("bare Kestrel|$bare_port|$bare_pid|" "Replica|$replica_port|$replica_pid|"
+  "Gateway -> Replica|$gateway_port|$gateway_pid|$replica_pid"
+  "bare YARP -> bare Kestrel|$yarp_bare_port|$yarp_bare_pid|$bare_pid"
+  "bare YARP -> Replica|$yarp_replica_port|$yarp_replica_pid|$replica_pid")
 wrk_run() { # seconds port path token
   wrk -t"$threads" -c"$connections" -d"$1s" --latency -H "Authorization: Bearer $4" "http://127.0.0.1:$2$3"
 }
@@ -195,7 +237,7 @@ if [ "${SKIP_HTTP:-}" != 1 ]; then
   for route in "${routes[@]}"; do
     IFS='|' read -r label path token <<<"$route"
     for process in "${processes[@]}"; do
-      IFS='|' read -r name port pid <<<"$process"
+      IFS='|' read -r name port pid _ <<<"$process"
       wrk_run "$warmup" "$port" "$path" "$token" >/dev/null
     done
   done
@@ -205,10 +247,10 @@ if [ "${SKIP_HTTP:-}" != 1 ]; then
     for route in "${routes[@]}"; do
       IFS='|' read -r label path token <<<"$route"
       for process in "${processes[@]}"; do
-        IFS='|' read -r name port pid <<<"$process"
-        before=$(cpu_ticks "$pid") replica_before=$(cpu_ticks "$replica_pid")
+        IFS='|' read -r name port pid behind_pid <<<"$process"
+        before=$(cpu_ticks "$pid") behind_before=$(cpu_ticks "${behind_pid:-$pid}")
         out=$(wrk_run "$duration" "$port" "$path" "$token")
-        after=$(cpu_ticks "$pid") replica_after=$(cpu_ticks "$replica_pid")
+        after=$(cpu_ticks "$pid") behind_after=$(cpu_ticks "${behind_pid:-$pid}")
         if grep -q "Socket errors" <<<"$out"; then
           echo "bench: $name $label: $(grep "Socket errors" <<<"$out")" >&2
         fi
@@ -221,7 +263,7 @@ if [ "${SKIP_HTTP:-}" != 1 ]; then
         seconds=$(awk '/requests in/ { sub(/s,$/, "", $4); print $4 }' <<<"$out")
         p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
         p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
-        behind=$([ "$pid" = "$gateway_pid" ] && echo $((replica_after - replica_before)) || echo "")
+        behind=$([ -n "$behind_pid" ] && echo $((behind_after - behind_before)) || echo "")
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$name" "$round" "$requests" "$seconds" "$p50" "$p99" \
           $((after - before)) "$behind" >>"$results"
       done
@@ -232,8 +274,8 @@ if [ "${SKIP_HTTP:-}" != 1 ]; then
   echo "wrk -t$threads -c$connections -d${duration}s, $rounds interleaved round(s) after ${warmup}s warm-up, on $(nproc) cores" \
     "($(date -u '+%Y-%m-%d %H:%M UTC')${PROXY_ENV:+, PROXY_ENV=$PROXY_ENV})."
   echo "wrk, Redis and the Primary share the cores with the process measured; CPU is that process's utime+stime"
-  echo "(/proc/<pid>/stat, $(getconf CLK_TCK) ticks/s) over the timed runs divided by the requests completed; for the"
-  echo "Gateway the Replica behind it is shown in brackets. Ratio = median over rounds of req/s ÷ bare Kestrel's req/s"
+  echo "(/proc/<pid>/stat, $(getconf CLK_TCK) ticks/s) over the timed runs divided by the requests completed; for a"
+  echo "forwarder the process behind it is shown in brackets. Ratio = median over rounds of req/s ÷ bare Kestrel's req/s"
   echo "in the same round (range when ROUNDS > 1). Bodies: $(for i in "${!routes[@]}"; do IFS='|' read -r l _ <<<"${routes[$i]}"; printf '%s %s B; ' "$l" "${sizes[$i]}"; done)"
   echo
   python3 - "$results" "$(getconf CLK_TCK)" <<'EOF'
@@ -266,3 +308,24 @@ for label in routes:
 EOF
 fi
 
+if [ -n "$perf_seconds" ]; then
+  IFS='|' read -r label path token <<<"${routes[0]}"
+  echo
+  echo "Profiles: perf record -F 999 -g for ${perf_seconds}s of wrk -t$threads -c$connections on $label, one process at a"
+  echo "time; each sample charged to its innermost frame (bench/perf-breakdown.py); µs per request as measured over that"
+  echo "wrk run (perf's own sampling cost included)."
+  for process in "${processes[0]}" "${processes[3]}" "${processes[2]}"; do
+    IFS='|' read -r name port pid _ <<<"$process"
+    before=$(cpu_ticks "$pid")
+    wrk_run $((perf_seconds + 2)) "$port" "$path" "$token" >"$work/perf-wrk.txt" &
+    wrk_pid=$!
+    sleep 1
+    perf record -F 999 -g -p "$pid" -o "$work/perf.data" -- sleep "$perf_seconds" >/dev/null 2>&1
+    wait "$wrk_pid"
+    after=$(cpu_ticks "$pid")
+    requests=$(awk '/requests in/ { print $1 }' "$work/perf-wrk.txt")
+    echo
+    perf script -i "$work/perf.data" 2>/dev/null | python3 bench/perf-breakdown.py --title "$name" \
+      --us-per-request "$(awk -v t=$((after - before)) -v n="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN { print t * 1e6 / hz / n }')"
+  done
+fi
