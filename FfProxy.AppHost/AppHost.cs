@@ -57,7 +57,6 @@ PassThrough(primary, "PrimaryEnvironment");
 
 var gateway = builder.AddProject<Projects.FfProxy_Gateway>("gateway", launchProfileName: null)
     .WithGen0Budget()
-    .WithInlineSocketCompletions()
     .WithHttpEndpoint(port: config.GetValue("GatewayPort", 7000), name: "http")
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health");

@@ -16,13 +16,4 @@ public static class RuntimeTuningExtensions
     /// </summary>
     public static IResourceBuilder<ProjectResource> WithGen0Budget(this IResourceBuilder<ProjectResource> project) =>
         project.WithEnvironment("DOTNET_GCgen0size", Gen0Budget);
-
-    /// <summary>
-    /// Runs socket completions on the sockets' event threads instead of queueing each to the thread pool. Only for
-    /// the Gateway: forwarding never blocks, and skipping the hop took its CPU per forwarded request from 37 to 33 µs
-    /// (bench/sdk-ratios.sh; bare YARP does no better). The Replica keeps the hop, so no request or stream code of
-    /// its own can hold up other connections' I/O. Only an environment variable sets it.
-    /// </summary>
-    public static IResourceBuilder<ProjectResource> WithInlineSocketCompletions(this IResourceBuilder<ProjectResource> project) =>
-        project.WithEnvironment("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
 }

@@ -62,13 +62,6 @@ public sealed class DeploymentArtifactTests : IAsyncLifetime, IDisposable
         {
             Assert.Equal("0x2000000", _resources.GetProperty(service).GetProperty("env").GetProperty("DOTNET_GCgen0size").GetString());
         }
-
-        // The Gateway alone runs socket completions inline (only an environment variable sets that either).
-        Assert.Equal("1", _resources.GetProperty("gateway").GetProperty("env").GetProperty("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS").GetString());
-        foreach (var service in new[] { "primary", "replica" })
-        {
-            Assert.False(_resources.GetProperty(service).GetProperty("env").TryGetProperty("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", out _), service);
-        }
     }
 
     [Fact]
