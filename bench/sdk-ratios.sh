@@ -85,8 +85,8 @@ pids+=($!)
 "${common[@]}" PORT="$replica_port" "${proxy_env[@]}" dotnet "$(dll FfProxy.Replica)" >"$work/replica.log" 2>&1 &
 replica_pid=$!
 pids+=($replica_pid)
-# The Gateway runs socket completions inline, as the AppHost deploys it (RuntimeTuning.cs).
-gateway_runtime=(DOTNET_GCgen0size=0x2000000 DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1)
+# The Gateway's runtime settings, as the AppHost deploys it (RuntimeTuning.cs).
+gateway_runtime=(DOTNET_GCgen0size=0x2000000)
 env LOG_LEVEL=ERROR Logging__LogLevel__Default=Warning PORT="$gateway_port" "${gateway_runtime[@]}" \
   UPSTREAMS="http://127.0.0.1:$replica_port" "${proxy_env[@]}" dotnet "$(dll FfProxy.Gateway)" >"$work/gateway.log" 2>&1 &
 gateway_pid=$!
