@@ -10,7 +10,8 @@ internal sealed class GatewayConfigurationException(string message) : Exception(
 /// addresses of the processes serving SDKs. The default <c>http://replicas</c> is resolved by service discovery
 /// (Aspire passes <c>services__replicas__http__N</c>, one per Replica, or the Primary in a single-node topology).
 /// </summary>
-internal sealed record GatewayOptions(ListenerSettings Listener, IReadOnlyList<string> Upstreams, TimeSpan StreamIdleTimeout, TimeSpan HealthCheckInterval)
+internal sealed record GatewayOptions(
+    ListenerSettings Listener, IReadOnlyList<string> Upstreams, TimeSpan StreamIdleTimeout, TimeSpan RequestTimeout, TimeSpan HealthCheckInterval)
 {
     public const string DefaultUpstream = "http://replicas";
 
@@ -53,10 +54,18 @@ internal sealed record GatewayOptions(ListenerSettings Listener, IReadOnlyList<s
             throw new GatewayConfigurationException("UPSTREAMS: names no upstream.");
         }
 
-        // Undocumented tuning knobs for tests.
         var idle = configuration.GetValue("FfProxy:Gateway:StreamIdleTimeout", TimeSpan.FromMinutes(10));
+        var request = configuration.GetValue("FfProxy:Gateway:RequestTimeout", TimeSpan.FromSeconds(60));
         var interval = configuration.GetValue("FfProxy:Gateway:HealthCheckInterval", TimeSpan.FromSeconds(5));
-        return new GatewayOptions(new ListenerSettings(port, !string.IsNullOrEmpty(portText), tls, cert, key, port), upstreams, idle, interval);
+        foreach (var (name, value) in (ReadOnlySpan<(string, TimeSpan)>)[("StreamIdleTimeout", idle), ("RequestTimeout", request), ("HealthCheckInterval", interval)])
+        {
+            if (value <= TimeSpan.Zero)
+            {
+                throw new GatewayConfigurationException($"FfProxy:Gateway:{name}: '{value}' is not a positive duration.");
+            }
+        }
+
+        return new GatewayOptions(new ListenerSettings(port, !string.IsNullOrEmpty(portText), tls, cert, key, port), upstreams, idle, request, interval);
     }
 }
 

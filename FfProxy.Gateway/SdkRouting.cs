@@ -1,11 +1,11 @@
 using System.Text.Json;
+using FfProxy.Core.Sdk;
 using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Health;
 using Yarp.ReverseProxy.LoadBalancing;
 using Yarp.ReverseProxy.Model;
-using Yarp.ReverseProxy.Transforms;
 
 namespace FfProxy.Gateway;
 
@@ -16,14 +16,13 @@ namespace FfProxy.Gateway;
 /// the Go proxy. So SDK routes, CORS preflights, <c>/health</c> and the Go proxy's 404/405 answers all come from a proxy, and the public port looks like one. Active <c>/health</c> checks
 /// take a Replica that stops answering out, passive checks do so at once when a connection to it fails, and
 /// requests without a body are sent again to another upstream when their connection fails before any response came
-/// back. Stand-in for Pushpin (spec §9): <c>/stream</c> passes through unbuffered, with an idle timeout far above
-/// the 15 s SSE heartbeat.
+/// back. Stand-in for Pushpin (spec §9): SDK streams are held by the Gateway itself (<see cref="SdkStreamRelay"/>);
+/// every forwarded request must end within a request timeout.
 /// </summary>
 internal static class SdkRouting
 {
     public const string ClusterId = "sdk-upstreams";
     public const string GatewayHealthPath = "/gateway/health";
-    private const string StreamRouteId = "stream";
     private const string HealthRouteId = "health";
 
     /// <summary>YARP's id of the upstream at this position of <c>UPSTREAMS</c> (what <see cref="SdkTokenAffinity"/> hashes).</summary>
@@ -31,11 +30,14 @@ internal static class SdkRouting
 
     public static WebApplicationBuilder AddSdkRouting(this WebApplicationBuilder builder, GatewayOptions options)
     {
+        // Streams are held by SdkStreamRelay; every forwarded request has an end: one that has not ended within
+        // RequestTimeout (an upstream that froze after accepting it) gets 504.
         RouteConfig Route(string id, string path) => new()
         {
             RouteId = id,
             ClusterId = ClusterId,
             Match = new RouteMatch { Path = path },
+            Timeout = options.RequestTimeout,
         };
 
         var cluster = new ClusterConfig
@@ -67,7 +69,7 @@ internal static class SdkRouting
             // at HTTP/1.1 on http:// upstreams; saying so keeps an https:// upstream on the same footing.
             HttpRequest = new ForwarderRequestConfig
             {
-                ActivityTimeout = options.StreamIdleTimeout,
+                ActivityTimeout = options.RequestTimeout,
                 Version = System.Net.HttpVersion.Version11,
                 VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
             },
@@ -76,28 +78,24 @@ internal static class SdkRouting
         builder.Services.AddReverseProxy()
             .LoadFromMemory(
             [
-                Route(StreamRouteId, "/stream"),
                 Route(HealthRouteId, "/health"),
                 Route("proxy", "/{**path}"),
             ],
             [cluster])
-            .AddTransforms(transforms =>
-            {
-                if (transforms.Route.RouteId == StreamRouteId)
-                {
-                    // YARP holds response headers until the first body bytes; an SSE stream may be silent for 15 s,
-                    // so send them at once and let the SDK see its stream open.
-                    transforms.AddResponseTransform(static context =>
-                        context.ProxyResponse?.IsSuccessStatusCode == true ? new ValueTask(context.HttpContext.Response.Body.FlushAsync()) : ValueTask.CompletedTask);
-                }
-            })
             .AddServiceDiscoveryDestinationResolver();
 
+        // GET /stream is held here, not forwarded (SdkStreamRelay); other methods on /stream go to "proxy".
+        builder.Services.AddSingleton(new ProxyRole("gateway"));
+        builder.AddSdkStreams();
+        builder.Services.AddSingleton<SdkStreamRelay>();
+
         // A dead upstream is hidden: requests whose connection fails go to another one (UpstreamFailover.cs).
+        builder.Services.AddRequestTimeouts();
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<UpstreamHealth>();
         builder.Services.AddSingleton<IPassiveHealthCheckPolicy, ConnectionFailurePolicy>();
-        builder.Services.AddSingleton<ILoadBalancingPolicy, SdkTokenAffinity>();
+        builder.Services.AddSingleton<SdkTokenAffinity>();
+        builder.Services.AddSingleton<ILoadBalancingPolicy>(services => services.GetRequiredService<SdkTokenAffinity>());
         builder.Services.AddSingleton<IForwarderHttpClientFactory, FailoverForwarderClientFactory>();
         return builder;
     }
@@ -108,8 +106,23 @@ internal static class SdkRouting
     /// </summary>
     public static WebApplication MapSdkProxy(this WebApplication app)
     {
+        app.UseRequestTimeouts();   // the routes' Timeout (AddSdkRouting)
+        app.MapGet("/stream", app.Services.GetRequiredService<SdkStreamRelay>().Stream);
         app.MapReverseProxy(pipeline =>
         {
+            pipeline.Use(async (context, next) =>
+            {
+                await next().ConfigureAwait(false);
+
+                // YARP reports a request cut by its route's timeout as canceled (400); say what happened.
+                if (!context.Response.HasStarted
+                    && context.Features.Get<IForwarderErrorFeature>()?.Error is ForwarderError.RequestCanceled or ForwarderError.RequestTimedOut
+                    && context.Features.Get<Microsoft.AspNetCore.Http.Timeouts.IHttpRequestTimeoutFeature>()?.RequestTimeoutToken.IsCancellationRequested == true)
+                {
+                    var body = JsonSerializer.SerializeToUtf8Bytes(new GatewayMessage("the upstream did not answer in time"), GatewayJsonContext.Default.GatewayMessage);
+                    await new HealthResult(body, StatusCodes.Status504GatewayTimeout).ExecuteAsync(context).ConfigureAwait(false);
+                }
+            });
             pipeline.Use((context, next) =>
             {
                 var proxy = context.GetReverseProxyFeature();

@@ -16,6 +16,9 @@ namespace FfProxy.Gateway;
 internal sealed class FailoverForwarderClientFactory(UpstreamHealth health, IConfiguration configuration, ILogger<UpstreamFailoverHandler> logger)
     : ForwarderHttpClientFactory
 {
+    /// <summary>The client of <see cref="SdkStreamRelay"/>, told apart by this cluster id in its context.</summary>
+    public const string StreamRelayClient = "sdk-stream-relay";
+
     private readonly bool _tracing = !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
 
     protected override void ConfigureHandler(ForwarderHttpClientContext context, SocketsHttpHandler handler)
@@ -24,6 +27,13 @@ internal sealed class FailoverForwarderClientFactory(UpstreamHealth health, ICon
         if (!_tracing)
         {
             handler.ActivityHeadersPropagator = null;
+        }
+
+        if (context.ClusterId == StreamRelayClient)
+        {
+            // The relay closes an SDK's own upstream stream once it joined a feed. Drained instead (the default), an
+            // event stream that never ends kept its connection and two 4 KB buffers: 7,000 of them after 10,000 joins.
+            handler.MaxResponseDrainSize = 0;
         }
     }
 

@@ -106,6 +106,8 @@ public static class LogEventIds
     {
         public const int Retry = 801;
         public const int MarkedDown = 802;
+        public const int StreamUpstreamFailed = 803;
+        public const int FeedEnded = 804;
     }
 
     public static class PrimaryMetrics

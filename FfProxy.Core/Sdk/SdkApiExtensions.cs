@@ -22,15 +22,11 @@ public static class SdkApiExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ProxyStatus>();
         services.TryAddSingleton(ProxyRole.Primary); // a Replica replaces it (AddReplicaOptions), before or after this
-        services.TryAddSingleton<ProxyMetrics>();
+        builder.AddSdkStreams();
         services.TryAddSingleton<TokenService>();
-        services.TryAddSingleton<SdkStreamHub>();
         services.TryAddSingleton<Evaluator>();
         services.TryAddSingleton<ISdkMetricsSink, UnforwardedMetricsSink>();
         services.TryAddSingleton<ITargetForwarder, NoTargetForwarding>();
-        // Undocumented tuning knob for tests; SDKs expect the Pushpin-compatible 15 s.
-        var heartbeat = builder.Configuration.GetValue("FfProxy:StreamHeartbeatSeconds", 15.0);
-        services.TryAddSingleton(new SdkStreamSettings(TimeSpan.FromSeconds(heartbeat)));
         services.TryAddSingleton<TargetCache>();
         services.TryAddSingleton<TargetStoreBudget>();
         services.TryAddSingleton<AuthenticationRoutes>();
@@ -42,9 +38,25 @@ public static class SdkApiExtensions
         services.TryAddSingleton<Messaging.MessageStreamMetrics>();
         services.AddHttpClient(HealthHeartbeat.HttpClientName);
         services.AddHostedService<HealthHeartbeat>();
+
+        return builder;
+    }
+
+    /// <summary>
+    /// The SDK streams a process holds (the Primary and Replicas, and the Gateway's relay): the hub, one shared
+    /// keep-alive ticker, and ending every stream at shutdown. The caller registers its <see cref="ProxyRole"/>.
+    /// </summary>
+    public static IHostApplicationBuilder AddSdkStreams(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ProxyMetrics>();
+        services.TryAddSingleton<SdkStreamHub>();
+        // Undocumented tuning knob for tests; SDKs expect the Pushpin-compatible 15 s.
+        var heartbeat = builder.Configuration.GetValue("FfProxy:StreamHeartbeatSeconds", 15.0);
+        services.TryAddSingleton(new SdkStreamSettings(TimeSpan.FromSeconds(heartbeat)));
         services.AddHostedService<SdkStreamShutdown>();
         services.AddHostedService<SdkStreamHeartbeat>();
-
         return builder;
     }
 

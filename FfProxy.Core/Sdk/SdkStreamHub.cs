@@ -42,9 +42,20 @@ public sealed partial class SdkStreamHub
     /// <summary>Queues one <c>event: *</c> frame on every stream of the message's environment.</summary>
     public int Publish(StreamMessage message)
     {
-        var frame = Frame(message);
+        var delivered = PublishFrame(message.Environment, Frame(message));
+        _metrics.RecordSdkEventPublished(message.Environment);
+        LogPublished(_logger, message.Event, message.Domain, message.Identifier, message.Environment, delivered);
+        return delivered;
+    }
+
+    /// <summary>
+    /// Queues a ready frame on every stream connected under <paramref name="environment"/> (the Gateway's relay uses
+    /// one such channel per upstream feed); a stream whose queue is full is ended.
+    /// </summary>
+    public int PublishFrame(string environment, byte[] frame)
+    {
         var delivered = 0;
-        if (_byEnvironment.TryGetValue(message.Environment, out var connections))
+        if (_byEnvironment.TryGetValue(environment, out var connections))
         {
             // Enumerating the dictionary itself takes no lock and copies nothing (.Keys would copy 10,000 entries).
             foreach (var (connection, _) in connections)
@@ -55,14 +66,12 @@ public sealed partial class SdkStreamHub
                 }
                 else
                 {
-                    LogSlowClient(_logger, message.Environment);
+                    LogSlowClient(_logger, environment);
                     connection.Complete();
                 }
             }
         }
 
-        _metrics.RecordSdkEventPublished(message.Environment);
-        LogPublished(_logger, message.Event, message.Domain, message.Identifier, message.Environment, delivered);
         return delivered;
     }
 

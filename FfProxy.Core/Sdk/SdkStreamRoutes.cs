@@ -46,9 +46,9 @@ internal sealed partial class SdkStreamRoutes(
 
         // Everything this stream needs from the request has been read, and nothing after it reads request headers:
         // release them (the bearer token alone is about 0.7 KB) rather than hold them for the stream's lifetime.
+        var checkOnly = context.Request.Headers[SdkStreamCheck.Header] == SdkStreamCheck.Asked;
         context.Request.Headers.Clear();
 
-        using var connection = hub.Connect(environment);
         var response = context.Response;
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         if (context.Features.Get<Microsoft.AspNetCore.Server.Kestrel.Core.Features.IHttpMinResponseDataRateFeature>() is { } rate)
@@ -65,6 +65,15 @@ internal sealed partial class SdkStreamRoutes(
             response.Headers.Connection = "keep-alive";
         }
 
+        if (checkOnly)
+        {
+            // The Gateway's relay asks only whether this SDK may stream; it holds the stream itself (SdkStreamCheck).
+            response.Headers[SdkStreamCheck.Header] = SdkStreamCheck.Answer;
+            response.ContentLength = 0;
+            return;
+        }
+
+        using var connection = hub.Connect(environment);
         LogStreamOpened(logger, environment);
         var aborted = context.RequestAborted;
         try

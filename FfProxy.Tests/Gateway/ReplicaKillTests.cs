@@ -11,7 +11,7 @@ namespace FfProxy.Tests.Gateway;
 
 /// <summary>
 /// Issue 11: a Replica SIGKILLed under load is hidden by the Gateway: GETs whose connection fails are sent to the
-/// other Replica (no 5xx), streams that were on it end cleanly and reconnect through the Gateway.
+/// other Replica (no 5xx), the SDK streams it fed end cleanly and reconnect through the Gateway.
 /// </summary>
 public sealed class ReplicaKillTests(RedisServer redis) : IClassFixture<RedisServer>
 {
@@ -39,10 +39,11 @@ public sealed class ReplicaKillTests(RedisServer redis) : IClassFixture<RedisSer
             streams.Add(await SseClient.ConnectAsync(gateway.BaseAddress, token, OnlineProxy.ServerKey));
         }
 
-        // How many of them the doomed Replica holds: exactly those must end when it dies.
-        await Eventually.TrueAsync(async () => await StreamsConnectedAsync(doomed) + await StreamsConnectedAsync(survivor) == streams.Count, Within,
-            "every stream is registered on a Replica");
-        var onDoomed = await StreamsConnectedAsync(doomed);
+        // The Gateway holds the SDK streams; each Replica holds one, the feed of the SDKs pinned to it (UPSTREAMS lists
+        // the doomed one first). Exactly the streams pinned to the doomed Replica must end when it dies.
+        await Eventually.TrueAsync(async () => await StreamsConnectedAsync(doomed) == 1 && await StreamsConnectedAsync(survivor) == 1, Within,
+            "each Replica feeds the streams pinned to it with one stream");
+        var onDoomed = tokens.Count(t => t.Upstream == 0);
         Assert.InRange(onDoomed, 1, streams.Count - 1);
 
         // Load: four clients (two on each Replica) GET in a loop through the Gateway; the Replica dies in the middle of it.
@@ -83,6 +84,7 @@ public sealed class ReplicaKillTests(RedisServer redis) : IClassFixture<RedisSer
         // The streams the dead Replica held end as complete responses; the SDKs reconnect through the Gateway.
         await Eventually.TrueAsync(() => Task.FromResult(streams.Count(s => s.Completion.IsCompleted) == onDoomed), Within, "the streams on the dead Replica end");
         var ended = streams.Where(s => s.Completion.IsCompleted).ToList();
+        Assert.Equal(Enumerable.Range(0, streams.Count).Where(i => tokens[i].Upstream == 0), Enumerable.Range(0, streams.Count).Where(i => streams[i].Completion.IsCompleted));
         Assert.All(ended, s => Assert.True(s.EndedCleanly, "a stream of the dead Replica ended cleanly, not by a reset"));
         var open = streams.Except(ended).ToList();
         foreach (var _ in ended)
