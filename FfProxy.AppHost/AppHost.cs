@@ -56,7 +56,7 @@ else
 PassThrough(primary, "PrimaryEnvironment");
 
 var gateway = builder.AddProject<Projects.FfProxy_Gateway>("gateway", launchProfileName: null)
-    .WithGen0Budget()
+    .WithGen0Budget(RuntimeTuningExtensions.GatewayGen0Budget)
     .WithHttpEndpoint(port: config.GetValue("GatewayPort", 7000), name: "http")
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health");
