@@ -21,10 +21,11 @@ namespace FfProxy.Gateway;
 /// </summary>
 /// <remarks>
 /// Each SDK's own request still goes to the upstream its token is pinned to (<see cref="SdkTokenAffinity"/>), so the
-/// upstream checks its token and key, and the SDK gets that upstream's status and headers (CORS included). Only a
-/// <c>200</c> event stream is then joined to the feed of that upstream and key, whose frames come from the same
-/// upstream the SDK's refetches go to; its own upstream stream is closed unless it starts the feed. A feed ends when
-/// its upstream stream ends or breaks, or its last SDK leaves; its SDKs' streams then end and they reconnect.
+/// upstream checks its token and key, and the SDK gets that upstream's status and headers (CORS included). With a feed
+/// of that upstream and key open, the request is a <see cref="SdkStreamCheck"/> (empty answer, pooled connection) and
+/// a <c>200</c> joins the SDK to the feed; otherwise the upstream's stream becomes the feed. Frames therefore come from
+/// the upstream the SDK's refetches go to. A feed ends when its upstream stream ends or breaks, or its last SDK leaves;
+/// its SDKs' streams then end and they reconnect.
 /// </remarks>
 internal sealed partial class SdkStreamRelay(
     IProxyStateLookup proxyState,
@@ -56,9 +57,6 @@ internal sealed partial class SdkStreamRelay(
         NewConfig = HttpClientConfig.Empty,
         NewMetadata = null,
     }));
-
-    /// <summary>Feeds open now (one upstream stream each).</summary>
-    public int FeedCount => _feeds.Count;
 
     public async Task Stream(HttpContext context)
     {

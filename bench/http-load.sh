@@ -49,7 +49,7 @@ common=(env LOG_LEVEL=ERROR HEARTBEAT_INTERVAL=0 AUTH_SECRET="$secret" REDIS_ADD
 pids+=($!)
 "${common[@]}" PORT="$replica_port" dotnet "$(dll Replica)" >"$work/replica.log" 2>&1 &
 pids+=($!)
-env LOG_LEVEL=ERROR PORT="$gateway_port" UPSTREAMS="http://127.0.0.1:$replica_port" Logging__LogLevel__Default=Warning DOTNET_GCgen0size=0x1000000 \
+env LOG_LEVEL=ERROR PORT="$gateway_port" UPSTREAMS="http://127.0.0.1:$replica_port" Logging__LogLevel__Default=Warning DOTNET_GCgen0size=0x800000 \
   dotnet "$(dll Gateway)" >"$work/gateway.log" 2>&1 &
 pids+=($!)
 

@@ -86,7 +86,7 @@ pids+=($!)
 replica_pid=$!
 pids+=($replica_pid)
 # The Gateway's runtime settings, as the AppHost deploys it (RuntimeTuning.cs).
-gateway_runtime=(DOTNET_GCgen0size=0x1000000)
+gateway_runtime=(DOTNET_GCgen0size=0x800000)
 env LOG_LEVEL=ERROR Logging__LogLevel__Default=Warning PORT="$gateway_port" "${gateway_runtime[@]}" \
   UPSTREAMS="http://127.0.0.1:$replica_port" "${proxy_env[@]}" dotnet "$(dll FfProxy.Gateway)" >"$work/gateway.log" 2>&1 &
 gateway_pid=$!

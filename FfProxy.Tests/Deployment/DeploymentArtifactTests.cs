@@ -58,7 +58,7 @@ public sealed class DeploymentArtifactTests : IAsyncLifetime, IDisposable
         Assert.Equal("{replica.bindings.http.url}", _resources.GetProperty("gateway").GetProperty("env").GetProperty("services__replicas__http__0").GetString());
 
         // The GC's first-generation cap travels with every service (only an environment variable sets it).
-        foreach (var (service, budget) in new[] { ("primary", "0x2000000"), ("replica", "0x2000000"), ("gateway", "0x1000000") })
+        foreach (var (service, budget) in new[] { ("primary", "0x2000000"), ("replica", "0x2000000"), ("gateway", "0x800000") })
         {
             Assert.Equal(budget, _resources.GetProperty(service).GetProperty("env").GetProperty("DOTNET_GCgen0size").GetString());
         }
