@@ -30,14 +30,11 @@ internal static class SdkRouting
 
     public static WebApplicationBuilder AddSdkRouting(this WebApplicationBuilder builder, GatewayOptions options)
     {
-        // Streams are held by SdkStreamRelay; every forwarded request has an end: one that has not ended within
-        // RequestTimeout (an upstream that froze after accepting it) gets 504.
         RouteConfig Route(string id, string path) => new()
         {
             RouteId = id,
             ClusterId = ClusterId,
             Match = new RouteMatch { Path = path },
-            Timeout = options.RequestTimeout,
         };
 
         var cluster = new ClusterConfig
@@ -69,6 +66,9 @@ internal static class SdkRouting
             // at HTTP/1.1 on http:// upstreams; saying so keeps an https:// upstream on the same footing.
             HttpRequest = new ForwarderRequestConfig
             {
+                // Streams are held by SdkStreamRelay, so every forwarded request has an end: one whose upstream sends
+                // nothing for RequestTimeout (it froze after accepting the request) gets 504. YARP's own pooled
+                // timer, not ASP.NET Core's request timeouts, which cost a timer and a token source per request.
                 ActivityTimeout = options.RequestTimeout,
                 Version = System.Net.HttpVersion.Version11,
                 VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
@@ -90,7 +90,6 @@ internal static class SdkRouting
         builder.Services.AddSingleton<SdkStreamRelay>();
 
         // A dead upstream is hidden: requests whose connection fails go to another one (UpstreamFailover.cs).
-        builder.Services.AddRequestTimeouts();
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<UpstreamHealth>();
         builder.Services.AddSingleton<IPassiveHealthCheckPolicy, ConnectionFailurePolicy>();
@@ -106,7 +105,6 @@ internal static class SdkRouting
     /// </summary>
     public static WebApplication MapSdkProxy(this WebApplication app)
     {
-        app.UseRequestTimeouts();   // the routes' Timeout (AddSdkRouting)
         app.MapGet("/stream", app.Services.GetRequiredService<SdkStreamRelay>().Stream);
         app.MapReverseProxy(pipeline =>
         {
@@ -114,10 +112,8 @@ internal static class SdkRouting
             {
                 await next().ConfigureAwait(false);
 
-                // YARP reports a request cut by its route's timeout as canceled (400); say what happened.
-                if (!context.Response.HasStarted
-                    && context.Features.Get<IForwarderErrorFeature>()?.Error is ForwarderError.RequestCanceled or ForwarderError.RequestTimedOut
-                    && context.Features.Get<Microsoft.AspNetCore.Http.Timeouts.IHttpRequestTimeoutFeature>()?.RequestTimeoutToken.IsCancellationRequested == true)
+                // YARP answers an upstream that went silent for RequestTimeout with an empty 504; say what happened.
+                if (!context.Response.HasStarted && context.Features.Get<IForwarderErrorFeature>()?.Error is ForwarderError.RequestTimedOut)
                 {
                     var body = JsonSerializer.SerializeToUtf8Bytes(new GatewayMessage("the upstream did not answer in time"), GatewayJsonContext.Default.GatewayMessage);
                     await new HealthResult(body, StatusCodes.Status504GatewayTimeout).ExecuteAsync(context).ConfigureAwait(false);

@@ -40,6 +40,7 @@ public sealed class FrozenUpstreamTests : IAsyncLifetime
         using var post = await gateway.Client.PostAsync("/client/auth", new StringContent("{\"apiKey\":\"frozen\"}"));
 
         Assert.Equal(HttpStatusCode.GatewayTimeout, get.StatusCode);
+        Assert.Equal("the upstream did not answer in time", System.Text.Json.JsonDocument.Parse(await get.Content.ReadAsStringAsync()).RootElement.GetProperty("message").GetString());
         Assert.InRange(waited, RequestTimeout * 0.9, TimeSpan.FromSeconds(10));
         Assert.Equal(HttpStatusCode.GatewayTimeout, post.StatusCode);
 
