@@ -178,8 +178,15 @@ public sealed class AppHostTests
         var pid = Convert.ToInt32(replica0.Snapshot.Properties.Single(p => p.Name == "executable.pid").Value, System.Globalization.CultureInfo.InvariantCulture);
         using (var process = Process.GetProcessById(pid))
         {
-            process.Kill();
+            // The orchestrator's pid is the launcher's (dotnet run); the Replica is its child. Killed alone, the launcher
+            // left the Replica running (and orphaned after the test): kill the tree, and see the Replica gone.
+            process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
+        }
+
+        using (var direct = new HttpClient { Timeout = TimeSpan.FromSeconds(2) })
+        {
+            await Assert.ThrowsAnyAsync<Exception>(() => direct.GetAsync(new Uri(app.GetEndpoint("replica0", "http"), "/health")));
         }
 
         foreach (var each in tokens)
