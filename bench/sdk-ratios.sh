@@ -15,7 +15,7 @@
 #   [SKIP_HTTP=1] [SKIP_BIG=1] [SKIP_STREAMS=1] [PROXY_ENV="OTEL_SDK_DISABLED=true ..."] [PERF_SECONDS=8] \
 #   bench/sdk-ratios.sh
 #
-# PERF_SECONDS: after the table, record bare Kestrel, bare YARP -> bare Kestrel and the Gateway -> Replica with
+# PERF_SECONDS: after the table, record bare Kestrel, the Replica, bare YARP -> bare Kestrel and the Gateway with
 # `perf record -g` for that long each under wrk on the first route, and print where each one's CPU goes
 # (bench/perf-breakdown.py). Every .NET process then runs with DOTNET_PerfMapEnabled=1 and
 # DOTNET_EnableWriteXorExecute=0 (perf cannot name jitted code otherwise), the table's runs included.
@@ -314,7 +314,7 @@ if [ -n "$perf_seconds" ]; then
   echo "Profiles: perf record -F 999 -g for ${perf_seconds}s of wrk -t$threads -c$connections on $label, one process at a"
   echo "time; each sample charged to its innermost frame (bench/perf-breakdown.py); µs per request as measured over that"
   echo "wrk run (perf's own sampling cost included)."
-  for process in "${processes[0]}" "${processes[3]}" "${processes[2]}"; do
+  for process in "${processes[0]}" "${processes[1]}" "${processes[3]}" "${processes[2]}"; do
     IFS='|' read -r name port pid _ <<<"$process"
     before=$(cpu_ticks "$pid")
     wrk_run $((perf_seconds + 2)) "$port" "$path" "$token" >"$work/perf-wrk.txt" &
