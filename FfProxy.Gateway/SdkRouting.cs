@@ -85,7 +85,7 @@ internal static class SdkRouting
             .AddServiceDiscoveryDestinationResolver();
 
         // GET /stream is held here, not forwarded (SdkStreamRelay); other methods on /stream go to "proxy".
-        builder.Services.AddSingleton(new ProxyRole("gateway"));
+        builder.Services.AddSingleton(ProxyRole.Gateway);
         builder.AddSdkStreams();
         builder.Services.AddSingleton<SdkStreamRelay>();
 
@@ -115,8 +115,7 @@ internal static class SdkRouting
                 // YARP answers an upstream that went silent for RequestTimeout with an empty 504; say what happened.
                 if (!context.Response.HasStarted && context.Features.Get<IForwarderErrorFeature>()?.Error is ForwarderError.RequestTimedOut)
                 {
-                    var body = JsonSerializer.SerializeToUtf8Bytes(new GatewayMessage("the upstream did not answer in time"), GatewayJsonContext.Default.GatewayMessage);
-                    await new HealthResult(body, StatusCodes.Status504GatewayTimeout).ExecuteAsync(context).ConfigureAwait(false);
+                    await WriteMessageAsync(context, StatusCodes.Status504GatewayTimeout, UpstreamTimedOut).ConfigureAwait(false);
                 }
             });
             pipeline.Use((context, next) =>
@@ -124,8 +123,7 @@ internal static class SdkRouting
                 var proxy = context.GetReverseProxyFeature();
                 if (proxy.Route.Config.RouteId == HealthRouteId && Count(proxy.AllDestinations).Healthy == 0)
                 {
-                    var body = JsonSerializer.SerializeToUtf8Bytes(new GatewayMessage("no healthy upstream"), GatewayJsonContext.Default.GatewayMessage);
-                    return new HealthResult(body, StatusCodes.Status503ServiceUnavailable).ExecuteAsync(context);
+                    return WriteMessageAsync(context, StatusCodes.Status503ServiceUnavailable, NoHealthyUpstream);
                 }
 
                 return next();
@@ -151,6 +149,13 @@ internal static class SdkRouting
         });
         return app;
     }
+
+    /// <summary>An answer of the Gateway's own, for what it could not get from an upstream: <c>{"message":…}</c>.</summary>
+    public static Task WriteMessageAsync(HttpContext context, int statusCode, string message) =>
+        new HealthResult(JsonSerializer.SerializeToUtf8Bytes(new GatewayMessage(message), GatewayJsonContext.Default.GatewayMessage), statusCode).ExecuteAsync(context);
+
+    public const string NoHealthyUpstream = "no healthy upstream";
+    public const string UpstreamTimedOut = "the upstream did not answer in time";
 
     private static (int Healthy, int Total) Count(IEnumerable<DestinationState> destinations) =>
         (destinations.Count(d => d.Health.Active != DestinationHealth.Unhealthy && d.Health.Passive != DestinationHealth.Unhealthy), destinations.Count());

@@ -91,8 +91,7 @@ internal sealed partial class SdkStreamRelay(
         if (!proxyState.TryGetCluster(SdkRouting.ClusterId, out var cluster)
             || affinity.PickDestination(context, cluster, cluster.DestinationsState.AvailableDestinations) is not { } destination)
         {
-            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-            await context.Response.WriteAsJsonAsync(new GatewayMessage("no healthy upstream"), GatewayJsonContext.Default.GatewayMessage, cancellationToken: context.RequestAborted).ConfigureAwait(false);
+            await SdkRouting.WriteMessageAsync(context, StatusCodes.Status503ServiceUnavailable, SdkRouting.NoHealthyUpstream).ConfigureAwait(false);
             return null;
         }
 
@@ -100,8 +99,8 @@ internal sealed partial class SdkStreamRelay(
         // headers with an empty body (SdkStreamCheck), over a pooled connection; otherwise it opens a real stream,
         // which becomes the feed. Opening and closing a stream per SDK that joins a feed, as before, cost the upstream
         // a connection per join and the Gateway 3 KB of resident memory per stream in garbage.
-        var apiKey = context.Request.Headers["API-Key"].ToString();
-        var check = _feeds.TryGetValue(FeedKey(destination.DestinationId, apiKey), out var open) && open.IsOpen;
+        var keyDigest = KeyDigest(context.Request.Headers["API-Key"].ToString());
+        var check = _feeds.TryGetValue(FeedKey(destination.DestinationId, keyDigest), out var open) && open.IsOpen;
         while (true)
         {
             HttpResponseMessage upstream;
@@ -116,14 +115,13 @@ internal sealed partial class SdkStreamRelay(
                 catch (HttpRequestException ex) when (!context.RequestAborted.IsCancellationRequested)
                 {
                     // The failover handler already tried every healthy upstream.
-                    LogUpstreamFailed(logger, ex.HttpRequestError);
+                    LogUpstreamFailed(_logger, ex.HttpRequestError);
                     context.Response.StatusCode = StatusCodes.Status502BadGateway;
                     return null;
                 }
                 catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
                 {
-                    context.Response.StatusCode = StatusCodes.Status504GatewayTimeout;
-                    await context.Response.WriteAsJsonAsync(new GatewayMessage("the upstream did not answer in time"), GatewayJsonContext.Default.GatewayMessage, cancellationToken: context.RequestAborted).ConfigureAwait(false);
+                    await SdkRouting.WriteMessageAsync(context, StatusCodes.Status504GatewayTimeout, SdkRouting.UpstreamTimedOut).ConfigureAwait(false);
                     return null;
                 }
                 catch (OperationCanceledException)
@@ -138,16 +136,17 @@ internal sealed partial class SdkStreamRelay(
                 var response = context.Response;
                 if (!upstream.IsSuccessStatusCode || upstream.Content.Headers.ContentType?.MediaType != "text/event-stream")
                 {
-                    Answer(response, upstream);
+                    Answer(response, upstream, checkAnswered: false);
                     await upstream.Content.CopyToAsync(response.Body, context.RequestAborted).ConfigureAwait(false);
                     return null;
                 }
 
                 // Fed by the feed of the upstream that answered (after a failover, not necessarily the one picked).
                 var answering = health.DestinationOf(upstream.RequestMessage?.RequestUri) ?? destination;
-                var key = FeedKey(answering.DestinationId, apiKey);
+                var key = FeedKey(answering.DestinationId, keyDigest);
                 (UpstreamFeed Feed, SdkStreamConnection Connection) joined;
-                if (SdkStreamCheck.Answered(upstream))
+                var checkAnswered = SdkStreamCheck.Answered(upstream);
+                if (checkAnswered)
                 {
                     if (!_feeds.TryGetValue(key, out var feed) || !feed.TryJoin(out var connection))
                     {
@@ -165,7 +164,7 @@ internal sealed partial class SdkStreamRelay(
                     adopted = joined.Feed.Owns(upstream);
                 }
 
-                Answer(response, upstream);
+                Answer(response, upstream, checkAnswered);
                 context.Request.Headers.Clear();   // nothing reads them any more; the token alone is ~0.7 KB
                 context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
                 if (context.Features.Get<IHttpMinResponseDataRateFeature>() is { } rate)
@@ -185,55 +184,43 @@ internal sealed partial class SdkStreamRelay(
         }
     }
 
-    /// <summary>The upstream's status and headers, as the SDK gets them.</summary>
-    private static void Answer(HttpResponse response, HttpResponseMessage upstream)
+    /// <summary>The upstream's status and headers, as the SDK gets them (a check's answer header is the relay's own).</summary>
+    private static void Answer(HttpResponse response, HttpResponseMessage upstream, bool checkAnswered)
     {
         response.StatusCode = (int)upstream.StatusCode;
         CopyHeaders(upstream.Headers, response.Headers);
         CopyHeaders(upstream.Content.Headers, response.Headers);
-        if (SdkStreamCheck.Answered(upstream))
+        if (checkAnswered)
         {
             response.Headers.Remove(SdkStreamCheck.Header);
-            response.ContentLength = null;   // the check's empty body; the SDK's stream has no length
         }
     }
 
     /// <summary>
     /// The feed this SDK joins: the open one of its upstream and key, or a new one started from the SDK's own
-    /// upstream stream (which the feed then owns; otherwise it is closed with the <c>using</c> above).
+    /// upstream stream, which the feed then owns (otherwise the caller closes it).
     /// </summary>
     private (UpstreamFeed Feed, SdkStreamConnection Connection) Join(string key, HttpResponseMessage upstream)
     {
         while (true)
         {
-            if (_feeds.TryGetValue(key, out var open))
+            var open = _feeds.GetValueOrDefault(key);
+            if (open is not null && open.TryJoin(out var joined))
             {
-                if (open.TryJoin(out var joined))
-                {
-                    return (open, joined!);
-                }
-
-                // Ending: replace it with a feed of this SDK's stream.
-                var replacement = new UpstreamFeed(this, key, upstream);
-                if (replacement.TryJoin(out var first) && _feeds.TryUpdate(key, replacement, open))
-                {
-                    replacement.Start();
-                    return (replacement, first!);
-                }
-
-                first?.Dispose();
-                replacement.Dispose();
-                continue;
+                return (open, joined!);
             }
 
+            // None, or it is ending: this SDK's stream becomes the feed. Joined before anyone else can see it, so it
+            // cannot end (its last member leaving) before this SDK is in.
             var feed = new UpstreamFeed(this, key, upstream);
-            if (feed.TryJoin(out var connection) && _feeds.TryAdd(key, feed))
+            feed.TryJoin(out var first);
+            if (open is null ? _feeds.TryAdd(key, feed) : _feeds.TryUpdate(key, feed, open))
             {
                 feed.Start();
-                return (feed, connection!);
+                return (feed, first!);
             }
 
-            connection?.Dispose();
+            first!.Dispose();
             feed.Dispose();
         }
     }
@@ -305,9 +292,10 @@ internal sealed partial class SdkStreamRelay(
 
     private static readonly ConcurrentDictionary<string, string> SharedValues = new(StringComparer.Ordinal);
 
-    /// <summary>The upstream and a digest of the SDK key: the key itself is a secret and never a log's text.</summary>
-    private static string FeedKey(string destinationId, string apiKey) =>
-        destinationId + " " + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(apiKey)), 0, 8);
+    /// <summary>A digest of the SDK key that names its feeds: the key itself is a secret and never a log's text.</summary>
+    private static string KeyDigest(string apiKey) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(apiKey)), 0, 8);
+
+    private static string FeedKey(string destinationId, string keyDigest) => destinationId + " " + keyDigest;
 
     private void Remove(UpstreamFeed feed) => _feeds.TryRemove(KeyValuePair.Create(feed.Key, feed));
 

@@ -98,4 +98,5 @@ public sealed record ProxyRole(string Name)
 {
     public static readonly ProxyRole Primary = new("primary");
     public static readonly ProxyRole Replica = new("replica");
+    public static readonly ProxyRole Gateway = new("gateway");
 }
