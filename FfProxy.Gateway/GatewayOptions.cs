@@ -54,18 +54,24 @@ internal sealed record GatewayOptions(
             throw new GatewayConfigurationException("UPSTREAMS: names no upstream.");
         }
 
-        var idle = configuration.GetValue("FfProxy:Gateway:StreamIdleTimeout", TimeSpan.FromMinutes(10));
-        var request = configuration.GetValue("FfProxy:Gateway:RequestTimeout", TimeSpan.FromSeconds(60));
-        var interval = configuration.GetValue("FfProxy:Gateway:HealthCheckInterval", TimeSpan.FromSeconds(5));
-        foreach (var (name, value) in (ReadOnlySpan<(string, TimeSpan)>)[("StreamIdleTimeout", idle), ("RequestTimeout", request), ("HealthCheckInterval", interval)])
+        var idle = Duration(configuration, "StreamIdleTimeout", TimeSpan.FromMinutes(10));
+        var request = Duration(configuration, "RequestTimeout", TimeSpan.FromSeconds(60));
+        var interval = Duration(configuration, "HealthCheckInterval", TimeSpan.FromSeconds(5));
+        return new GatewayOptions(new ListenerSettings(port, !string.IsNullOrEmpty(portText), tls, cert, key, port), upstreams, idle, request, interval);
+    }
+
+    /// <summary>A positive <c>FfProxy:Gateway:{name}</c> (hh:mm:ss), or the message naming the setting.</summary>
+    private static TimeSpan Duration(IConfiguration configuration, string name, TimeSpan fallback)
+    {
+        var text = configuration["FfProxy:Gateway:" + name];
+        if (string.IsNullOrEmpty(text))
         {
-            if (value <= TimeSpan.Zero)
-            {
-                throw new GatewayConfigurationException($"FfProxy:Gateway:{name}: '{value}' is not a positive duration.");
-            }
+            return fallback;
         }
 
-        return new GatewayOptions(new ListenerSettings(port, !string.IsNullOrEmpty(portText), tls, cert, key, port), upstreams, idle, request, interval);
+        return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var value) && value > TimeSpan.Zero
+            ? value
+            : throw new GatewayConfigurationException($"FfProxy:Gateway:{name}: '{text}' is not a positive duration (hh:mm:ss).");
     }
 }
 

@@ -41,4 +41,28 @@ public sealed class GatewayOptionsTests : IDisposable
 
         Assert.Equal("TLS_ENABLED: 'yes' is not a boolean; use true or false.", ex.Message);
     }
+
+    [Theory]
+    [InlineData("RequestTimeout", "soon")]
+    [InlineData("RequestTimeout", "00:00:00")]
+    [InlineData("StreamIdleTimeout", "-00:01:00")]
+    [InlineData("HealthCheckInterval", "5s")]
+    public void A_duration_that_is_not_a_positive_time_span_is_refused_naming_it(string name, string value)
+    {
+        var ex = Assert.Throws<GatewayConfigurationException>(() => GatewayOptions.Read(new ConfigurationBuilder()
+            .AddInMemoryCollection([new("FfProxy:Gateway:" + name, value)]).Build()));
+
+        Assert.Equal($"FfProxy:Gateway:{name}: '{value}' is not a positive duration (hh:mm:ss).", ex.Message);
+    }
+
+    [Fact]
+    public void Durations_default_and_parse()
+    {
+        var defaults = GatewayOptions.Read(new ConfigurationBuilder().Build());
+        var set = GatewayOptions.Read(new ConfigurationBuilder().AddInMemoryCollection([new("FfProxy:Gateway:RequestTimeout", "00:00:15")]).Build());
+
+        Assert.Equal(TimeSpan.FromSeconds(60), defaults.RequestTimeout);
+        Assert.Equal(TimeSpan.FromMinutes(10), defaults.StreamIdleTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(15), set.RequestTimeout);
+    }
 }
