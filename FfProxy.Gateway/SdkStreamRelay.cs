@@ -311,6 +311,9 @@ internal sealed partial class SdkStreamRelay(
     /// </summary>
     private sealed class UpstreamFeed(SdkStreamRelay relay, string key, HttpResponseMessage upstream) : IDisposable
     {
+        /// <summary>Far above any frame a Replica sends (a one-line JSON event); past it the upstream is not speaking SSE.</summary>
+        private const int MaxFrameBytes = 1 << 20;
+
         private static int s_next;
         private readonly CancellationTokenSource _stop = new();
         private readonly object _lock = new();
@@ -379,6 +382,12 @@ internal sealed partial class SdkStreamRelay(
                 {
                     if (filled == buffer.Length)
                     {
+                        if (buffer.Length >= MaxFrameBytes)
+                        {
+                            reason = "the upstream sent no frame end within 1 MiB";
+                            break;
+                        }
+
                         var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
                         buffer.AsSpan(0, filled).CopyTo(larger);
                         ArrayPool<byte>.Shared.Return(buffer);

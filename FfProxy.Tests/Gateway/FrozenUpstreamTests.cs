@@ -57,6 +57,21 @@ public sealed class FrozenUpstreamTests : IAsyncLifetime
         Assert.NotSame(read, first);
     }
 
+    [Fact]
+    public async Task An_upstream_stream_that_never_ends_a_frame_is_dropped_and_its_sdk_streams_end()
+    {
+        await using var gateway = PrimaryHost.StartGateway(new Dictionary<string, string> { ["UPSTREAMS"] = UpstreamAddress });
+        await gateway.WaitForHealthyUpstreamsAsync(1, TimeSpan.FromSeconds(10));
+
+        using var stream = await gateway.Client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/stream?cluster=1&flood=1"), HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, stream.StatusCode);
+        await using var body = await stream.Content.ReadAsStreamAsync();
+
+        // Nothing of the unframed bytes reaches the SDK, and its stream ends (it would reconnect) instead of the
+        // Gateway buffering without bound.
+        Assert.Equal(0, await body.ReadAsync(new byte[64]).AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
     public async Task InitializeAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -68,6 +83,21 @@ public sealed class FrozenUpstreamTests : IAsyncLifetime
             if (context.Request.Query.ContainsKey("frozen"))
             {
                 await Task.Delay(Timeout.Infinite, context.RequestAborted);   // never even answers the headers
+            }
+
+            if (context.Request.Query.ContainsKey("flood"))
+            {
+                // Not SSE: 2 MiB without a blank line, then silence.
+                context.Response.ContentType = "text/event-stream";
+                var line = new byte[64 * 1024];
+                Array.Fill(line, (byte)'a');
+                for (var i = 0; i < 32; i++)
+                {
+                    await context.Response.Body.WriteAsync(line, context.RequestAborted);
+                }
+
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+                await Task.Delay(Timeout.Infinite, context.RequestAborted);
             }
 
             context.Response.ContentType = "text/event-stream";
