@@ -246,9 +246,11 @@ internal sealed partial class AccountStreamListener(
 
     private async Task OnConnectedAsync(CancellationToken cancellationToken)
     {
-        if (state.Current == AccountStreamStates.Disconnected)
+        if (state.Current == AccountStreamStates.Disconnected || !sync.HasSynced)
         {
-            // Changes made while the stream was down are picked up before SDK streams are served again.
+            // Changes made while the stream was down are picked up before SDK streams are served again; so is the
+            // whole configuration when no sync has succeeded yet (the start-up sync failed and the stream then
+            // connected at its first attempt, with no poll in between).
             await sync.SyncAllAsync(cancellationToken).ConfigureAwait(false);
         }
 

@@ -52,6 +52,9 @@ internal sealed partial class AccountSync(
 
     private string InventoryKey => CacheKeys.Inventory(options.ProxyKey);
 
+    /// <summary>A full sync has succeeded since start (or since the proxy key was deleted).</summary>
+    public bool HasSynced => Volatile.Read(ref _synced);
+
     /// <summary>
     /// Full re-sync ("poll"): authenticate, fetch every page, write every environment, remove what SaaS no longer
     /// grants, delete keys left by earlier runs or by other proxy keys, save the inventory. Each page is written as

@@ -7,12 +7,20 @@ namespace FfProxy.Tests.Fakes;
 public sealed partial class FakeSaas
 {
     private int _itemFailuresRemaining;
+    private int _configFailuresRemaining;
 
     public bool RefuseStreams { get; set; }
 
     public HttpStatusCode? FailAuthWith { get; set; }
 
     public HttpStatusCode? FailConfigWith { get; set; }
+
+    /// <summary>The next N <c>/proxy/config</c> requests answer 500 (a SaaS that recovers on its own).</summary>
+    public int ConfigFailuresRemaining
+    {
+        get => Volatile.Read(ref _configFailuresRemaining);
+        set => Volatile.Write(ref _configFailuresRemaining, value);
+    }
 
     /// <summary>While set, <c>/proxy/config</c> pages from this number on answer 500 (earlier pages are served).</summary>
     public int? FailConfigPagesFrom { get; set; }

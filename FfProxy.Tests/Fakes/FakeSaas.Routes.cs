@@ -76,6 +76,13 @@ public sealed partial class FakeSaas
             return Results.StatusCode((int)failure);
         }
 
+        if (Interlocked.Decrement(ref _configFailuresRemaining) >= 0)
+        {
+            return Results.StatusCode(500);
+        }
+
+        Interlocked.Exchange(ref _configFailuresRemaining, 0);
+
         if (Authorize(context) is not { } issued)
         {
             return Results.StatusCode(401);

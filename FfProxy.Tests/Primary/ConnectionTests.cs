@@ -116,6 +116,27 @@ public sealed class ConnectionTests(RedisServer redis) : IClassFixture<RedisServ
     }
 
     [Fact]
+    public async Task A_stream_that_connects_after_a_failed_first_sync_brings_the_configuration()
+    {
+        await using var saas = await FakeSaas.StartAsync();
+        await redis.FlushAsync();
+        saas.AddEnvironment(Env, [OnlineProxy.ServerKey], silent: true);
+        saas.SetFlag(Env, FakeSaas.Flag("dark_mode", environment: Env), silent: true);
+        var key = saas.CreateProxyKey(Env);
+
+        // The start-up sync's request and its three retries fail; the stream is up at once, and /proxy/config
+        // answers again by the time it connects. Nothing polls while the stream stays up, so the sync on connection
+        // is the only way the configuration arrives.
+        saas.ConfigFailuresRemaining = 4;
+        await using var primary = OnlineProxy.StartPrimary(saas, redis, key, null, null);
+
+        await Eventually.TrueAsync(async () => (await primary.Client.GetAsync("/health")).StatusCode == HttpStatusCode.OK, Within, "the configuration arrived");
+        Assert.Equal(0, saas.ConfigFailuresRemaining);
+        using var client = await primary.AuthenticatedClientAsync(OnlineProxy.ServerKey);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/client/env/{Env}/feature-configs")).StatusCode);
+    }
+
+    [Fact]
     public async Task Secrets_never_reach_the_log()
     {
         await using var proxy = await OnlineProxy.StartAsync(redis);
